@@ -1,0 +1,45 @@
+//! The "DB Load Simulator" dashboard page.
+
+use leptos::prelude::*;
+
+use crate::client;
+use crate::components::dashboard_state::DashboardState;
+use crate::components::db_activity::DatabaseActivity;
+use crate::components::live_log::LiveLog;
+use crate::components::load_simulator::LoadSimulator;
+use crate::components::sign_in::SignIn;
+
+#[component]
+pub fn Dashboard() -> impl IntoView {
+    let state = DashboardState::new();
+    provide_context(state);
+
+    // Effects run only in the browser, after hydration.
+    Effect::new(move |_| {
+        client::events::connect(state);
+        leptos::task::spawn_local(async move {
+            if let Some(user) = client::api::whoami().await {
+                state.user.set(Some(user));
+            }
+        });
+    });
+
+    view! {
+        <header class="masthead">
+            <h1>"Session Journey: DB Load Simulator"</h1>
+            <p class="lede">
+                "Every click sends a real HTTP request to this server. In stateful mode it looks "
+                "the session up in SQLite; in JWT mode it verifies a signed token in memory. The "
+                "log and counters below are streamed by the server from what each request ran."
+            </p>
+        </header>
+        <div class="grid">
+            <div class="column">
+                <SignIn/>
+                <LoadSimulator/>
+                <DatabaseActivity/>
+            </div>
+            <LiveLog/>
+        </div>
+    }
+}

@@ -1,0 +1,8 @@
+//! The dashboard's UI components.
+
+pub mod dashboard;
+pub mod dashboard_state;
+pub mod db_activity;
+pub mod live_log;
+pub mod load_simulator;
+pub mod sign_in;

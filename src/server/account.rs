@@ -1,0 +1,176 @@
+//! Sign-in, logout, the visitor's counters and the health check.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use axum_extra::extract::CookieJar;
+use serde_json::json;
+use tower_sessions::Session;
+
+use crate::model::{LoginRequest, LoginResponse, Stats, User, WhoAmI, MAX_NAME_CHARS};
+use crate::server::activity::RequestOutcome;
+use crate::server::error::{ApiJson, AppError};
+use crate::server::jwt_backend::TOKEN_COOKIE;
+use crate::server::live_stream::LiveHub;
+use crate::server::state::AppState;
+use crate::server::visitor::VisitorId;
+use crate::server::session_backend;
+
+/// Role given to every demo user.
+const DEMO_ROLE: &str = "member";
+
+/// `POST /api/login`: creates a server-side session and a signed JWT for the visitor.
+pub async fn login(
+    State(state): State<AppState>,
+    session: Session,
+    cookies: CookieJar,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> Result<Response, AppError> {
+    let name = validate_name(&request.name)?;
+    let user = User {
+        id: uuid::Uuid::new_v4().to_string(),
+        name,
+        role: DEMO_ROLE.to_owned(),
+    };
+
+    session_backend::sign_in(&session, &user).await?;
+    let (token, claims) = state.jwt.issue(&user)?;
+
+    let cookie = Cookie::build((TOKEN_COOKIE, token.clone()))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.settings.secure_cookies)
+        .path("/")
+        .max_age(time::Duration::seconds(i64::try_from(state.jwt.ttl_secs()).unwrap_or(i64::MAX)))
+        .build();
+    let message = format!(
+        "signed in as {}: session created, JWT issued (jti {}, expires in {} s)",
+        user.name,
+        &claims.jti[..8],
+        state.jwt.ttl_secs()
+    );
+    let mut response = (cookies.add(cookie), Json(LoginResponse { user, token })).into_response();
+    response.extensions_mut().insert(RequestOutcome {
+        auth_us: None,
+        message,
+    });
+    Ok(response)
+}
+
+/// `POST /api/logout`: deletes the session and clears both cookies. The JWT itself stays
+/// valid until it expires, because nothing on the server tracks it.
+pub async fn logout(session: Session, cookies: CookieJar) -> Result<Response, AppError> {
+    let had_session = session.id().is_some();
+    session_backend::sign_out(&session).await?;
+
+    let removal = Cookie::build(TOKEN_COOKIE).path("/").build();
+    let message = if had_session {
+        "logged out: session deleted; a copied JWT still works until it expires"
+    } else {
+        "logged out: there was no session to delete; a copied JWT still works until it expires"
+    };
+    let mut response = (cookies.remove(removal), Json(json!({ "signed_out": true }))).into_response();
+    response.extensions_mut().insert(RequestOutcome {
+        auth_us: None,
+        message: message.to_owned(),
+    });
+    Ok(response)
+}
+
+/// `GET /api/whoami`: the user named by a valid JWT cookie, verified in memory so that
+/// the page can show who is signed in without a DB hit.
+pub async fn whoami(State(state): State<AppState>, cookies: CookieJar) -> Json<WhoAmI> {
+    let user = cookies
+        .get(TOKEN_COOKIE)
+        .and_then(|cookie| state.jwt.verify(cookie.value()).ok())
+        .map(|claims| claims.user());
+    Json(WhoAmI { user })
+}
+
+/// `GET /api/stats`: the visitor's counters and the server's totals.
+pub async fn stats(
+    State(hub): State<Arc<LiveHub>>,
+    Extension(visitor): Extension<VisitorId>,
+) -> Json<Stats> {
+    Json(hub.stats(&visitor))
+}
+
+/// `POST /api/reset`: zeroes the visitor's counters.
+pub async fn reset(
+    State(hub): State<Arc<LiveHub>>,
+    Extension(visitor): Extension<VisitorId>,
+) -> Response {
+    hub.reset(&visitor);
+    let mut response = Json(hub.stats(&visitor)).into_response();
+    response.extensions_mut().insert(RequestOutcome {
+        auth_us: None,
+        message: "counters reset to zero".to_owned(),
+    });
+    response
+}
+
+/// `GET /healthz`.
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// JSON 404 for unknown API paths.
+pub async fn unknown_route() -> AppError {
+    AppError::client(StatusCode::NOT_FOUND, "route_not_found", "no API route has this path")
+}
+
+/// JSON 405 for a known API path with the wrong method.
+pub async fn wrong_method() -> AppError {
+    AppError::client(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this API route does not accept that method",
+    )
+}
+
+fn validate_name(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
+    let invalid = |code, reason: String| AppError::client(StatusCode::BAD_REQUEST, code, reason);
+    if name.is_empty() {
+        return Err(invalid("name_empty", "the name is empty; enter a display name".into()));
+    }
+    let length = name.chars().count();
+    if length > MAX_NAME_CHARS {
+        return Err(invalid(
+            "name_too_long",
+            format!("the name has {length} characters; the maximum is {MAX_NAME_CHARS}"),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(invalid("name_invalid", "the name contains control characters".into()));
+    }
+    Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed() {
+        assert_eq!(validate_name("  John Doe ").unwrap(), "John Doe");
+    }
+
+    #[test]
+    fn name_limits_count_characters() {
+        assert!(validate_name(&"é".repeat(MAX_NAME_CHARS)).is_ok());
+        let error = validate_name(&"é".repeat(MAX_NAME_CHARS + 1)).unwrap_err();
+        assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn blank_and_control_names_are_rejected() {
+        for name in ["", "   ", "a\u{0}b", "line\nbreak"] {
+            assert!(validate_name(name).is_err(), "{name:?}");
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The activity middleware: times each API request, collects the SQL statements it ran, and
+//! sends one line per request to the visitor's live log, adding page requests to the counters.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::Extension;
+
+use crate::model::{LogLine, Mode, Statement};
+use crate::server::db_hits::QueryRecorder;
+use crate::server::error::ErrorDetails;
+use crate::server::live_stream::LiveHub;
+use crate::server::visitor::VisitorId;
+
+/// Longest request path kept in a log line, in bytes.
+const MAX_LOGGED_PATH_BYTES: usize = 200;
+
+/// Whether a route's requests count towards the DB-hit counters.
+#[derive(Clone, Copy, Debug)]
+pub enum ActivityKind {
+    /// A page request through one backend: counted.
+    Page(Mode),
+    /// Sign-in, logout, reset and errors on other routes: logged but not counted.
+    Other,
+}
+
+/// State of one activity layer.
+#[derive(Clone)]
+pub struct ActivityContext {
+    pub hub: Arc<LiveHub>,
+    pub kind: ActivityKind,
+}
+
+/// What a handler reports about its request, as a response extension.
+#[derive(Clone, Debug, Default)]
+pub struct RequestOutcome {
+    /// Time the authentication step took, in microseconds.
+    pub auth_us: Option<u64>,
+    /// What happened, in words, for a successful request.
+    pub message: String,
+}
+
+/// Middleware that records one request in the visitor's live log.
+pub async fn record_activity(
+    State(context): State<ActivityContext>,
+    Extension(visitor): Extension<VisitorId>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let method = request.method().to_string();
+    let path = loggable_path(request.uri().path());
+    let recorder = QueryRecorder::default();
+    let started = Instant::now();
+
+    let response = recorder.scope(next.run(request)).await;
+
+    let total_us = micros_since(started);
+    let statements = recorder.statements();
+    let outcome = response.extensions().get::<RequestOutcome>().cloned().unwrap_or_default();
+    let message = match response.extensions().get::<ErrorDetails>() {
+        Some(ErrorDetails(error)) => format!("{}: {}", error.error, error.reason),
+        None => outcome.message,
+    };
+    let status = response.status().as_u16();
+    tracing::info!(
+        visitor = visitor.short(),
+        %method,
+        %path,
+        status,
+        statements = statements.len(),
+        total_us,
+        "request"
+    );
+
+    let line = log_line(&method, &path, status, total_us, message);
+    let line = LogLine {
+        statements,
+        auth_us: outcome.auth_us,
+        ..line
+    };
+    match context.kind {
+        ActivityKind::Page(mode) => {
+            let db_hits = line.statements.len() as u64;
+            let line = LogLine {
+                mode: Some(mode),
+                counted: true,
+                ..line
+            };
+            context.hub.record_page_request(&visitor, mode, db_hits, line);
+        }
+        ActivityKind::Other => context.hub.record_other_request(&visitor, line),
+    }
+    response
+}
+
+/// Builds a log line with no statements, mode or auth timing.
+pub fn log_line(method: &str, path: &str, status: u16, total_us: u64, message: String) -> LogLine {
+    LogLine {
+        seq: 0,
+        at_ms: unix_millis(),
+        method: method.to_owned(),
+        path: loggable_path(path),
+        mode: None,
+        statements: Vec::<Statement>::new(),
+        counted: false,
+        auth_us: None,
+        status,
+        total_us,
+        message,
+    }
+}
+
+/// Returns the microseconds elapsed since `started`.
+pub fn micros_since(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+fn loggable_path(path: &str) -> String {
+    if path.len() <= MAX_LOGGED_PATH_BYTES {
+        return path.to_owned();
+    }
+    let mut end = MAX_LOGGED_PATH_BYTES;
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &path[..end])
+}
+
+fn unix_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,60 @@
+//! Command-line options and environment variables of the `session-journey` binary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Session Journey: sends real requests through a stateful session backend and a JWT backend
+/// and streams what each one cost.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "session-journey", version, about, long_about = None)]
+pub struct Settings {
+    /// Address and port to listen on. Use 0.0.0.0:3000 to serve a room on the local network.
+    #[arg(long, env = "SESSION_JOURNEY_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// Directory for the SQLite database and the generated JWT signing key.
+    /// Created with owner-only permissions when missing.
+    #[arg(long, env = "SESSION_JOURNEY_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Leptos runtime configuration: site root, bundle names and environment.
+    #[arg(long, env = "SESSION_JOURNEY_LEPTOS_CONFIG", default_value = "Leptos.toml")]
+    pub leptos_config: PathBuf,
+
+    /// Lifetime of an issued JWT, in seconds.
+    #[arg(long, env = "SESSION_JOURNEY_JWT_TTL_SECS", default_value_t = 900,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub jwt_ttl_secs: u64,
+
+    /// Lifetime of a server-side session, in seconds, counted from sign-in.
+    #[arg(long, env = "SESSION_JOURNEY_SESSION_TTL_SECS", default_value_t = 28_800,
+          value_parser = clap::value_parser!(u64).range(1..=2_592_000))]
+    pub session_ttl_secs: u64,
+
+    /// JWT issuer (`iss`) written into tokens and required when verifying them.
+    #[arg(long, env = "SESSION_JOURNEY_JWT_ISSUER", default_value = "session-journey")]
+    pub jwt_issuer: String,
+
+    /// JWT audience (`aud`) written into tokens and required when verifying them.
+    #[arg(long, env = "SESSION_JOURNEY_JWT_AUDIENCE", default_value = "session-journey")]
+    pub jwt_audience: String,
+
+    /// Maximum number of open live streams across all visitors.
+    #[arg(long, env = "SESSION_JOURNEY_MAX_STREAMS", default_value_t = 2_000)]
+    pub max_streams: usize,
+
+    /// Maximum number of open live streams for one visitor (one per open tab).
+    #[arg(long, env = "SESSION_JOURNEY_MAX_STREAMS_PER_VISITOR", default_value_t = 8)]
+    pub max_streams_per_visitor: usize,
+
+    /// Mark cookies Secure. Turn on when a TLS-terminating proxy serves the app over HTTPS.
+    #[arg(long, env = "SESSION_JOURNEY_SECURE_COOKIES", default_value_t = false)]
+    pub secure_cookies: bool,
+}
+
+/// Environment variable with a JWT signing secret of at least 32 bytes. When unset, a key is
+/// generated on first start and kept in the data directory. It is read in `jwt_backend`
+/// rather than through clap so that `--help` and parse errors can never print it.
+pub const JWT_SECRET_ENV: &str = "SESSION_JOURNEY_JWT_SECRET";

@@ -1,0 +1,113 @@
+//! The one error type of the HTTP layer and its mapping to status codes and JSON bodies.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::de::DeserializeOwned;
+
+use crate::model::ApiError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Missing or invalid credentials: 401.
+    #[error("{reason}")]
+    Unauthorized { code: &'static str, reason: String },
+
+    /// Any other client error, with its status.
+    #[error("{reason}")]
+    Client {
+        status: StatusCode,
+        code: &'static str,
+        reason: String,
+    },
+
+    /// A server fault. The cause is logged and the client sees a generic message.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn client(status: StatusCode, code: &'static str, reason: impl Into<String>) -> Self {
+        Self::Client {
+            status,
+            code,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn session_store(error: tower_sessions::session::Error) -> Self {
+        Self::Internal(format!("session store failed: {error}"))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::Client { status, .. } => *status,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn body(&self) -> ApiError {
+        match self {
+            Self::Unauthorized { code, reason } | Self::Client { code, reason, .. } => ApiError {
+                error: (*code).to_owned(),
+                reason: reason.clone(),
+            },
+            Self::Internal(_) => ApiError {
+                error: "internal".into(),
+                reason: "the server failed to handle this request; the details are in its log"
+                    .into(),
+            },
+        }
+    }
+}
+
+/// The JSON error body of a response, kept as a response extension so that the activity log
+/// can show the reason without parsing the body again.
+#[derive(Clone, Debug)]
+pub struct ErrorDetails(pub ApiError);
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(cause) = &self {
+            tracing::error!(%cause, "request failed");
+        }
+        let body = self.body();
+        let mut response = (self.status(), Json(body.clone())).into_response();
+        response.extensions_mut().insert(ErrorDetails(body));
+        response
+    }
+}
+
+/// A JSON request body whose rejections (malformed JSON, wrong field types, wrong content
+/// type, oversized body) become [`AppError`]s with a specific reason.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> AppError {
+    let status = rejection.status();
+    let code = match &rejection {
+        JsonRejection::JsonDataError(_) => "invalid_field",
+        JsonRejection::JsonSyntaxError(_) => "malformed_json",
+        JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
+        _ if status == StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        _ => "invalid_body",
+    };
+    AppError::client(status, code, rejection.body_text())
+}

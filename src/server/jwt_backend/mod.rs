@@ -1,0 +1,194 @@
+//! The stateless backend: a signed JWT that the server verifies in memory on every page
+//! request, with no database access.
+
+pub mod keys;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::http::{header, HeaderMap};
+use axum_extra::extract::CookieJar;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+pub use keys::{SecretSource, SigningSecret};
+
+use crate::model::User;
+use crate::server::error::AppError;
+
+/// Name of the cookie that carries the JWT.
+pub const TOKEN_COOKIE: &str = "sj_token";
+
+/// Tokens longer than this are rejected before any decoding, in bytes.
+pub const MAX_TOKEN_BYTES: usize = 4096;
+
+/// The claims of a Session Journey token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub name: String,
+    pub role: String,
+    pub iat: u64,
+    pub exp: u64,
+    pub iss: String,
+    pub aud: String,
+    pub jti: String,
+}
+
+impl Claims {
+    pub fn user(&self) -> User {
+        User {
+            id: self.sub.clone(),
+            name: self.name.clone(),
+            role: self.role.clone(),
+        }
+    }
+}
+
+/// Issues and verifies HS256 tokens with one secret.
+pub struct JwtBackend {
+    encoding_key: EncodingKey,
+    decoding_key: DecodingKey,
+    validation: Validation,
+    ttl_secs: u64,
+    issuer: String,
+    audience: String,
+}
+
+impl JwtBackend {
+    pub fn new(secret: &SigningSecret, ttl_secs: u64, issuer: &str, audience: &str) -> Self {
+        // Only HS256 is accepted, whatever the token's header names, and exp, iss and aud must
+        // be present and match. No leeway, so an expired token fails the second it expires.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.validate_nbf = true;
+        validation.leeway = 0;
+
+        Self {
+            encoding_key: EncodingKey::from_secret(secret.expose()),
+            decoding_key: DecodingKey::from_secret(secret.expose()),
+            validation,
+            ttl_secs,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        }
+    }
+
+    /// Lifetime of issued tokens, in seconds.
+    pub fn ttl_secs(&self) -> u64 {
+        self.ttl_secs
+    }
+
+    /// Signs a token for `user` that expires `ttl_secs` from now.
+    pub fn issue(&self, user: &User) -> Result<(String, Claims), AppError> {
+        let now = unix_now();
+        let claims = Claims {
+            sub: user.id.clone(),
+            name: user.name.clone(),
+            role: user.role.clone(),
+            iat: now,
+            exp: now + self.ttl_secs,
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            jti: uuid::Uuid::new_v4().to_string(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding_key)
+            .map_err(|error| AppError::Internal(format!("failed to sign a JWT: {error}")))?;
+        Ok((token, claims))
+    }
+
+    /// Verifies the signature and claims of `token` and returns its claims.
+    pub fn verify(&self, token: &str) -> Result<Claims, AppError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(unauthorized(
+                "token_too_large",
+                format!("the token has {} bytes; the limit is {MAX_TOKEN_BYTES}", token.len()),
+            ));
+        }
+        jsonwebtoken::decode::<Claims>(token, &self.decoding_key, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|error| rejection(error.kind()))
+    }
+}
+
+/// Returns the token of a request: the `Authorization: Bearer` header when present, otherwise
+/// the token cookie.
+pub fn token_from_request<'a>(
+    headers: &'a HeaderMap,
+    cookies: &'a CookieJar,
+) -> Result<&'a str, AppError> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().map_err(|_| {
+            unauthorized("authorization_invalid", "the Authorization header is not valid text".into())
+        })?;
+        let Some((scheme, token)) = value.split_once(' ') else {
+            return Err(unauthorized(
+                "authorization_invalid",
+                "the Authorization header must read `Bearer <token>`".into(),
+            ));
+        };
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(unauthorized(
+                "authorization_invalid",
+                format!("the Authorization scheme must be Bearer, not {scheme}"),
+            ));
+        }
+        return Ok(token.trim());
+    }
+
+    cookies.get(TOKEN_COOKIE).map(|cookie| cookie.value()).ok_or_else(|| {
+        unauthorized(
+            "token_missing",
+            "no JWT was sent in a cookie or an Authorization header; sign in first".into(),
+        )
+    })
+}
+
+fn rejection(kind: &ErrorKind) -> AppError {
+    let (code, reason) = match kind {
+        ErrorKind::ExpiredSignature => ("token_expired", "the token has expired".to_owned()),
+        ErrorKind::ImmatureSignature => {
+            ("token_not_yet_valid", "the token is not valid yet (nbf is in the future)".into())
+        }
+        ErrorKind::InvalidSignature => (
+            "token_bad_signature",
+            "the token's signature does not match its contents: it was forged, altered or \
+             signed with another key"
+                .into(),
+        ),
+        ErrorKind::InvalidIssuer => ("token_wrong_issuer", "the token's issuer (iss) is not accepted".into()),
+        ErrorKind::InvalidAudience => {
+            ("token_wrong_audience", "the token's audience (aud) is not accepted".into())
+        }
+        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName | ErrorKind::MissingAlgorithm => (
+            "token_algorithm_rejected",
+            "the token's algorithm (alg) is not HS256, the only one this server accepts".into(),
+        ),
+        ErrorKind::MissingRequiredClaim(claim) => {
+            ("token_missing_claim", format!("the token has no `{claim}` claim"))
+        }
+        ErrorKind::InvalidClaimFormat(claim) => {
+            ("token_invalid_claim", format!("the token's `{claim}` claim has the wrong type"))
+        }
+        ErrorKind::Json(error) => ("token_malformed", format!("the token's JSON is invalid: {error}")),
+        ErrorKind::Base64(_) | ErrorKind::Utf8(_) => {
+            ("token_malformed", "the token is not valid base64url-encoded JSON".into())
+        }
+        _ => ("token_malformed", "the token is not a well-formed JWT".into()),
+    };
+    unauthorized(code, reason)
+}
+
+fn unauthorized(code: &'static str, reason: String) -> AppError {
+    AppError::Unauthorized { code, reason }
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .unwrap_or(0)
+}

@@ -1,0 +1,320 @@
+//! Per-visitor counters and broadcast channels for live events.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::{broadcast, watch, OwnedSemaphorePermit, Semaphore};
+
+use crate::model::{Counters, LogLine, Mode, Stats};
+use crate::server::visitor::VisitorId;
+
+/// Events buffered per visitor for its slowest stream. A stream that falls further behind
+/// skips the oldest events instead of holding up the server.
+const EVENTS_PER_VISITOR: usize = 256;
+
+/// Visitors whose counters are kept. Past this, the least recently active visitors without
+/// an open stream are forgotten.
+const MAX_VISITORS: usize = 20_000;
+
+/// One event of a visitor's live stream.
+#[derive(Clone, Debug)]
+pub enum LiveEvent {
+    Log(LogLine),
+    Counters(Stats),
+}
+
+struct VisitorChannel {
+    counters: Counters,
+    sender: broadcast::Sender<LiveEvent>,
+    open_streams: usize,
+    last_active: Instant,
+}
+
+impl VisitorChannel {
+    fn new() -> Self {
+        Self {
+            counters: Counters::default(),
+            sender: broadcast::channel(EVENTS_PER_VISITOR).0,
+            open_streams: 0,
+            last_active: Instant::now(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct HubState {
+    visitors: HashMap<VisitorId, VisitorChannel>,
+    server: Counters,
+}
+
+/// Why a stream could not be opened.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StreamLimit {
+    Server(usize),
+    Visitor(usize),
+}
+
+/// Counters and live events of all visitors.
+pub struct LiveHub {
+    state: Mutex<HubState>,
+    next_seq: AtomicU64,
+    stream_permits: Arc<Semaphore>,
+    max_streams: usize,
+    max_streams_per_visitor: usize,
+    shutdown: watch::Sender<bool>,
+}
+
+/// A newly opened stream: its receiver, the counters to show first, and its hold on the limits.
+pub struct Subscription {
+    pub receiver: broadcast::Receiver<LiveEvent>,
+    pub initial: Stats,
+    pub shutdown: watch::Receiver<bool>,
+    pub guard: StreamGuard,
+}
+
+/// An open stream's hold on the stream limits, released on drop.
+pub struct StreamGuard {
+    hub: Arc<LiveHub>,
+    visitor: VisitorId,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        let mut state = self.hub.lock();
+        if let Some(channel) = state.visitors.get_mut(&self.visitor) {
+            channel.open_streams = channel.open_streams.saturating_sub(1);
+        }
+    }
+}
+
+impl LiveHub {
+    pub fn new(max_streams: usize, max_streams_per_visitor: usize) -> Self {
+        Self {
+            state: Mutex::new(HubState::default()),
+            next_seq: AtomicU64::new(1),
+            stream_permits: Arc::new(Semaphore::new(max_streams)),
+            max_streams,
+            max_streams_per_visitor,
+            shutdown: watch::channel(false).0,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HubState> {
+        // Every update below leaves the maps consistent, so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Returns the counters of `visitor` and of the whole server.
+    pub fn stats(&self, visitor: &VisitorId) -> Stats {
+        let state = self.lock();
+        Stats {
+            visitor: state
+                .visitors
+                .get(visitor)
+                .map(|channel| channel.counters)
+                .unwrap_or_default(),
+            server: state.server,
+        }
+    }
+
+    /// Adds one page request in `mode` that ran `db_hits` statements, then sends `line` and the
+    /// new counters to the visitor's streams.
+    pub fn record_page_request(&self, visitor: &VisitorId, mode: Mode, db_hits: u64, line: LogLine) {
+        self.publish(visitor, line, |counters| {
+            counters.db_hits += db_hits;
+            match mode {
+                Mode::Stateful => counters.stateful_requests += 1,
+                Mode::Jwt => counters.jwt_requests += 1,
+            }
+        });
+    }
+
+    /// Sends `line` to the visitor's streams without changing any counter.
+    pub fn record_other_request(&self, visitor: &VisitorId, line: LogLine) {
+        self.publish(visitor, line, |_| {});
+    }
+
+    /// Zeroes the visitor's counters (the server totals keep what they counted) and sends the
+    /// new counters to the visitor's streams.
+    pub fn reset(&self, visitor: &VisitorId) {
+        let mut state = self.lock();
+        let server = state.server;
+        let Some(channel) = state.visitors.get_mut(visitor) else {
+            return;
+        };
+        channel.counters = Counters::default();
+        let sender = channel.sender.clone();
+        drop(state);
+        let _ = sender.send(LiveEvent::Counters(Stats {
+            visitor: Counters::default(),
+            server,
+        }));
+    }
+
+    fn publish(&self, visitor: &VisitorId, mut line: LogLine, update: impl FnOnce(&mut Counters)) {
+        line.seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        let mut state = self.lock();
+        if !state.visitors.contains_key(visitor) {
+            evict_idle_visitors(&mut state);
+        }
+        let channel = state.visitors.entry(visitor.clone()).or_insert_with(VisitorChannel::new);
+        let before = channel.counters;
+        update(&mut channel.counters);
+        let after = channel.counters;
+        channel.last_active = Instant::now();
+        let sender = channel.sender.clone();
+
+        state.server.db_hits += after.db_hits.saturating_sub(before.db_hits);
+        state.server.stateful_requests += after.stateful_requests.saturating_sub(before.stateful_requests);
+        state.server.jwt_requests += after.jwt_requests.saturating_sub(before.jwt_requests);
+        let stats = Stats {
+            visitor: after,
+            server: state.server,
+        };
+        drop(state);
+
+        // A send fails only when no stream is open, which is fine: the counters are kept.
+        let _ = sender.send(LiveEvent::Log(line));
+        let _ = sender.send(LiveEvent::Counters(stats));
+    }
+
+    /// Opens a stream for `visitor` within the server-wide and per-visitor limits.
+    pub fn subscribe(self: &Arc<Self>, visitor: &VisitorId) -> Result<Subscription, StreamLimit> {
+        let permit = Arc::clone(&self.stream_permits)
+            .try_acquire_owned()
+            .map_err(|_| StreamLimit::Server(self.max_streams))?;
+
+        let mut state = self.lock();
+        if !state.visitors.contains_key(visitor) {
+            evict_idle_visitors(&mut state);
+        }
+        let channel = state.visitors.entry(visitor.clone()).or_insert_with(VisitorChannel::new);
+        if channel.open_streams >= self.max_streams_per_visitor {
+            return Err(StreamLimit::Visitor(self.max_streams_per_visitor));
+        }
+        channel.open_streams += 1;
+        channel.last_active = Instant::now();
+        let receiver = channel.sender.subscribe();
+        let initial = Stats {
+            visitor: channel.counters,
+            server: state.server,
+        };
+        drop(state);
+
+        Ok(Subscription {
+            receiver,
+            initial,
+            shutdown: self.shutdown.subscribe(),
+            guard: StreamGuard {
+                hub: Arc::clone(self),
+                visitor: visitor.clone(),
+                _permit: permit,
+            },
+        })
+    }
+
+    /// Ends every open stream, so that a graceful shutdown does not wait for browsers.
+    pub fn close_streams(&self) {
+        self.shutdown.send_replace(true);
+    }
+}
+
+fn evict_idle_visitors(state: &mut HubState) {
+    if state.visitors.len() < MAX_VISITORS {
+        return;
+    }
+    // Forget the idlest tenth of the visitors that have no open stream.
+    let mut idle: Vec<(Instant, VisitorId)> = state
+        .visitors
+        .iter()
+        .filter(|(_, channel)| channel.open_streams == 0)
+        .map(|(visitor, channel)| (channel.last_active, visitor.clone()))
+        .collect();
+    idle.sort_unstable_by_key(|(last_active, _)| *last_active);
+    for (_, visitor) in idle.into_iter().take(MAX_VISITORS / 10) {
+        state.visitors.remove(&visitor);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(message: &str) -> LogLine {
+        LogLine {
+            seq: 0,
+            at_ms: 0,
+            method: "GET".into(),
+            path: "/".into(),
+            mode: None,
+            statements: Vec::new(),
+            counted: false,
+            auth_us: None,
+            status: 200,
+            total_us: 0,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn page_requests_update_visitor_and_server() {
+        let hub = LiveHub::new(10, 2);
+        let alice = VisitorId::generate();
+        let bob = VisitorId::generate();
+        hub.record_page_request(&alice, Mode::Stateful, 1, line("a"));
+        hub.record_page_request(&alice, Mode::Jwt, 0, line("b"));
+        hub.record_page_request(&bob, Mode::Stateful, 1, line("c"));
+
+        let stats = hub.stats(&alice);
+        assert_eq!(stats.visitor, Counters { db_hits: 1, stateful_requests: 1, jwt_requests: 1 });
+        assert_eq!(stats.server, Counters { db_hits: 2, stateful_requests: 2, jwt_requests: 1 });
+    }
+
+    #[test]
+    fn reset_zeroes_only_the_visitor() {
+        let hub = LiveHub::new(10, 2);
+        let alice = VisitorId::generate();
+        hub.record_page_request(&alice, Mode::Stateful, 1, line("a"));
+        hub.reset(&alice);
+
+        let stats = hub.stats(&alice);
+        assert_eq!(stats.visitor, Counters::default());
+        assert_eq!(stats.server.db_hits, 1);
+    }
+
+    #[tokio::test]
+    async fn subscribers_receive_log_then_counters() {
+        let hub = Arc::new(LiveHub::new(10, 2));
+        let alice = VisitorId::generate();
+        let mut subscription = hub.subscribe(&alice).unwrap();
+        hub.record_page_request(&alice, Mode::Jwt, 0, line("served"));
+
+        let LiveEvent::Log(first) = subscription.receiver.recv().await.unwrap() else {
+            panic!("expected a log event first");
+        };
+        assert_eq!(first.message, "served");
+        let LiveEvent::Counters(stats) = subscription.receiver.recv().await.unwrap() else {
+            panic!("expected a counters event second");
+        };
+        assert_eq!(stats.visitor.jwt_requests, 1);
+    }
+
+    #[test]
+    fn stream_limits_apply_per_visitor_and_server() {
+        let hub = Arc::new(LiveHub::new(3, 2));
+        let alice = VisitorId::generate();
+        let bob = VisitorId::generate();
+        let _a1 = hub.subscribe(&alice).unwrap();
+        let a2 = hub.subscribe(&alice).unwrap();
+        assert_eq!(hub.subscribe(&alice).err(), Some(StreamLimit::Visitor(2)));
+
+        let _b1 = hub.subscribe(&bob).unwrap();
+        assert_eq!(hub.subscribe(&bob).err(), Some(StreamLimit::Server(3)));
+
+        drop(a2);
+        assert!(hub.subscribe(&alice).is_ok());
+    }
+}

@@ -1,0 +1,86 @@
+//! The live stream: each visitor's log lines and counters as Server-Sent Events.
+
+pub mod hub;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::Extension;
+use futures::stream::{self, Stream, StreamExt};
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::{BroadcastStream, WatchStream};
+
+pub use hub::{LiveEvent, LiveHub, StreamLimit, Subscription};
+
+use crate::server::error::AppError;
+use crate::server::visitor::VisitorId;
+
+/// How long a browser waits before reconnecting a dropped stream.
+const RECONNECT_AFTER: Duration = Duration::from_secs(2);
+
+/// Interval of the comment lines that keep idle connections open through proxies.
+const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(15);
+
+/// `GET /api/events`: the visitor's stream. It opens with a `counters` event, then sends a
+/// `log` event per request and a `counters` event after each, and a `lagged` event with the
+/// number of skipped events when this client fell behind.
+pub async fn events(
+    State(hub): State<Arc<LiveHub>>,
+    Extension(visitor): Extension<VisitorId>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+    let subscription = hub.subscribe(&visitor).map_err(|limit| match limit {
+        StreamLimit::Server(max) => AppError::client(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_streams",
+            format!("the server already has its maximum of {max} live streams open; try again later"),
+        ),
+        StreamLimit::Visitor(max) => AppError::client(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_streams",
+            format!("this browser already has {max} live streams open; close a tab and reload"),
+        ),
+    })?;
+    tracing::debug!(visitor = visitor.short(), "live stream opened");
+    Ok(Sse::new(event_stream(subscription)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE_EVERY)))
+}
+
+fn event_stream(subscription: Subscription) -> impl Stream<Item = Result<Event, Infallible>> {
+    let Subscription {
+        receiver,
+        initial,
+        shutdown,
+        guard,
+    } = subscription;
+    let first = counters_event(&initial).retry(RECONNECT_AFTER);
+    let live = BroadcastStream::new(receiver).map(|item| match item {
+        Ok(LiveEvent::Log(line)) => json_event("log", &line),
+        Ok(LiveEvent::Counters(stats)) => counters_event(&stats),
+        Err(BroadcastStreamRecvError::Lagged(skipped)) => {
+            Event::default().event("lagged").data(skipped.to_string())
+        }
+    });
+    let closing = WatchStream::new(shutdown).filter(|closing| std::future::ready(*closing));
+
+    // The guard travels with the stream so that its limits are released when the stream ends.
+    stream::once(std::future::ready(first))
+        .chain(live)
+        .take_until(closing.into_future())
+        .map(move |event| {
+            let _held = &guard;
+            Ok(event)
+        })
+}
+
+fn counters_event(stats: &crate::model::Stats) -> Event {
+    json_event("counters", stats)
+}
+
+fn json_event<T: serde::Serialize>(name: &str, value: &T) -> Event {
+    // Serializing these plain structs cannot fail; an empty event would be harmless anyway.
+    let data = serde_json::to_string(value).unwrap_or_default();
+    Event::default().event(name).data(data)
+}

@@ -1,0 +1,18 @@
+//! The server: HTTP routes, the two authentication backends, DB-hit accounting and the live
+//! stream. Compiled only with the `ssr` feature.
+
+pub mod account;
+pub mod activity;
+pub mod config;
+pub mod db;
+pub mod db_hits;
+pub mod error;
+pub mod jwt_backend;
+pub mod limits;
+pub mod live_stream;
+pub mod pages;
+pub mod router;
+pub mod session_backend;
+pub mod startup;
+pub mod state;
+pub mod visitor;

@@ -1,0 +1,121 @@
+//! The page routes of the demo shop back office, one per backend.
+
+use std::time::Instant;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use axum_extra::extract::CookieJar;
+use tower_sessions::Session;
+
+use crate::model::{Mode, PageItem, PageResponse, User, PAGES};
+use crate::server::activity::{micros_since, RequestOutcome};
+use crate::server::db_hits;
+use crate::server::error::AppError;
+use crate::server::state::AppState;
+use crate::server::{jwt_backend, session_backend};
+
+/// `GET /api/stateful/pages/{page}`: authenticates with the session cookie only.
+pub async fn stateful_page(
+    Path(page): Path<String>,
+    session: Session,
+    cookies: CookieJar,
+) -> Response {
+    let started = Instant::now();
+    serve_page(Mode::Stateful, &page, started, || async {
+        session_backend::authenticate(&session, &cookies).await
+    })
+    .await
+}
+
+/// `GET /api/jwt/pages/{page}`: authenticates with the JWT only, from the Authorization
+/// header or the token cookie.
+pub async fn jwt_page(
+    State(state): State<AppState>,
+    Path(page): Path<String>,
+    headers: HeaderMap,
+    cookies: CookieJar,
+) -> Response {
+    let started = Instant::now();
+    serve_page(Mode::Jwt, &page, started, || async {
+        let token = jwt_backend::token_from_request(&headers, &cookies)?;
+        state.jwt.verify(token).map(|claims| claims.user())
+    })
+    .await
+}
+
+async fn serve_page<F, Fut>(mode: Mode, page: &str, started: Instant, authenticate: F) -> Response
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<User, AppError>>,
+{
+    // An unknown page is rejected before authentication, as a router would, so it costs no
+    // DB hit in either mode.
+    let Some(title) = page_title(page) else {
+        return AppError::client(
+            StatusCode::NOT_FOUND,
+            "page_not_found",
+            format!("no page is named {page:?}; the pages are {}", PAGES.join(", ")),
+        )
+        .into_response();
+    };
+
+    let auth_started = Instant::now();
+    let authenticated = authenticate().await;
+    let auth_us = micros_since(auth_started);
+
+    let (mut response, message) = match authenticated {
+        Ok(user) => {
+            let message = format!("served {title} to {}", user.name);
+            let body = PageResponse {
+                page: page.to_owned(),
+                title: title.to_owned(),
+                items: page_items(page),
+                user,
+                mode,
+                db_queries: db_hits::current_count(),
+                auth_us,
+                total_us: micros_since(started),
+            };
+            (Json(body).into_response(), message)
+        }
+        Err(error) => (error.into_response(), String::new()),
+    };
+    response.extensions_mut().insert(RequestOutcome {
+        auth_us: Some(auth_us),
+        message,
+    });
+    response
+}
+
+fn page_title(page: &str) -> Option<&'static str> {
+    let title = match page {
+        "dashboard" => "Dashboard",
+        "orders" => "Orders",
+        "billing" => "Billing",
+        "profile" => "Profile",
+        "settings" => "Settings",
+        _ => return None,
+    };
+    Some(title)
+}
+
+/// Returns the fixed demo content of a page. The shop and its figures are fictional.
+fn page_items(page: &str) -> Vec<PageItem> {
+    let pairs: &[(&str, &str)] = match page {
+        "dashboard" => &[("Orders today", "42"), ("Revenue today", "€3,180"), ("Open tickets", "5")],
+        "orders" => &[("#1042", "2 × Ceramic mug, shipped"), ("#1043", "1 × Tea sampler, packing")],
+        "billing" => &[("Plan", "Shop Pro, monthly"), ("Next invoice", "€49.00 on the 1st")],
+        "profile" => &[("Email", "owner@example.com"), ("Two-factor", "on")],
+        "settings" => &[("Currency", "EUR"), ("Time zone", "Europe/Berlin")],
+        _ => &[],
+    };
+    pairs
+        .iter()
+        .map(|(label, value)| PageItem {
+            label: (*label).to_owned(),
+            value: (*value).to_owned(),
+        })
+        .collect()
+}

@@ -1,0 +1,65 @@
+//! `build_router`: the whole HTTP surface, shared by `main` and the integration tests.
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post};
+use axum::Router;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::trace::TraceLayer;
+
+use crate::app::{shell, App};
+use crate::model::Mode;
+use crate::server::activity::{record_activity, ActivityContext, ActivityKind};
+use crate::server::session_backend::session_layer;
+use crate::server::state::AppState;
+use crate::server::{account, limits, live_stream, pages, visitor};
+
+/// Builds the router with its full middleware stack.
+pub fn build_router(state: AppState) -> Router {
+    let sessions = session_layer(
+        state.session_store.clone(),
+        state.settings.session_ttl_secs,
+        state.settings.secure_cookies,
+    );
+    let activity = |kind| from_fn_with_state(ActivityContext { hub: Arc::clone(&state.hub), kind }, record_activity);
+
+    // The session layer wraps only the routes that use sessions: it would otherwise load a
+    // session on requests that must cost no DB hit.
+    let stateful_pages = Router::new()
+        .route("/api/stateful/pages/{page}", get(pages::stateful_page))
+        .layer(sessions.clone())
+        .layer(activity(ActivityKind::Page(Mode::Stateful)));
+    let jwt_pages = Router::new()
+        .route("/api/jwt/pages/{page}", get(pages::jwt_page))
+        .layer(activity(ActivityKind::Page(Mode::Jwt)));
+    let account = Router::new()
+        .route("/api/login", post(account::login))
+        .route("/api/logout", post(account::logout))
+        .layer(sessions)
+        .route("/api/reset", post(account::reset))
+        .route("/api/{*path}", get(account::unknown_route).post(account::unknown_route))
+        .method_not_allowed_fallback(account::wrong_method)
+        .layer(activity(ActivityKind::Other));
+    let quiet = Router::new()
+        .route("/api/events", get(live_stream::events))
+        .route("/api/stats", get(account::stats))
+        .route("/api/whoami", get(account::whoami))
+        .route("/healthz", get(account::healthz));
+
+    let routes = generate_route_list(App);
+    let leptos_options = state.leptos_options.clone();
+    Router::new()
+        .merge(stateful_pages)
+        .merge(jwt_pages)
+        .merge(account)
+        .merge(quiet)
+        .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
+        .layer(from_fn_with_state(Arc::clone(&state.hub), limits::limit_header_size))
+        .layer(from_fn(visitor::ensure_visitor))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,142 @@
+//! Building the app state from settings, and serving until Ctrl-C or SIGTERM.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use leptos::config::get_configuration;
+use tokio::net::TcpListener;
+
+use crate::server::config::{Settings, JWT_SECRET_ENV};
+use crate::server::jwt_backend::{keys, JwtBackend, SecretSource};
+use crate::server::live_stream::LiveHub;
+use crate::server::router::build_router;
+use crate::server::session_backend::SqliteSessionStore;
+use crate::server::state::AppState;
+use crate::server::db;
+
+/// How often expired sessions are deleted.
+const SESSION_CLEANUP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("failed to create the data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("failed to read the Leptos configuration {path}: {reason}")]
+    LeptosConfig { path: String, reason: String },
+    #[error("failed to open or migrate the database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Key(#[from] keys::KeyError),
+    #[error("failed to listen on {addr}: {source}")]
+    Listen { addr: String, source: std::io::Error },
+    #[error("the server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Creates the data directory, database, signing key and live hub.
+pub async fn build_state(settings: Settings) -> Result<AppState, StartupError> {
+    create_data_dir(&settings.data_dir)?;
+
+    let leptos_config = settings.leptos_config.display().to_string();
+    let mut leptos_options = get_configuration(Some(&leptos_config))
+        .map_err(|error| StartupError::LeptosConfig {
+            path: leptos_config.clone(),
+            reason: error.to_string(),
+        })?
+        .leptos_options;
+    leptos_options.site_addr = settings.addr;
+
+    let pool = db::open(&settings.data_dir).await?;
+    let (secret, source) = keys::load_or_generate(std::env::var(JWT_SECRET_ENV).ok(), &settings.data_dir)?;
+    match &source {
+        SecretSource::Environment => tracing::info!("JWT secret read from {JWT_SECRET_ENV}"),
+        SecretSource::ExistingFile(path) => tracing::info!(path = %path.display(), "JWT secret read from file"),
+        SecretSource::GeneratedFile(path) => tracing::info!(path = %path.display(), "JWT secret generated"),
+    }
+    let jwt = JwtBackend::new(&secret, settings.jwt_ttl_secs, &settings.jwt_issuer, &settings.jwt_audience);
+    let hub = LiveHub::new(settings.max_streams, settings.max_streams_per_visitor);
+
+    Ok(AppState {
+        settings: Arc::new(settings),
+        leptos_options,
+        session_store: SqliteSessionStore::new(pool.clone()),
+        pool,
+        jwt: Arc::new(jwt),
+        hub: Arc::new(hub),
+    })
+}
+
+/// Serves `state` on `listener` until Ctrl-C or SIGTERM, then lets in-flight requests finish.
+pub async fn serve(listener: TcpListener, state: AppState) -> Result<(), StartupError> {
+    let hub = Arc::clone(&state.hub);
+    let cleanup = tokio::spawn(delete_expired_sessions(state.session_store.clone()));
+    let app = build_router(state);
+
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: closing live streams, finishing open requests");
+            hub.close_streams();
+        })
+        .await
+        .map_err(StartupError::Serve);
+    cleanup.abort();
+    tracing::info!("server stopped");
+    result
+}
+
+/// Binds `settings.addr`.
+pub async fn bind(settings: &Settings) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(settings.addr)
+        .await
+        .map_err(|source| StartupError::Listen {
+            addr: settings.addr.to_string(),
+            source,
+        })
+}
+
+fn create_data_dir(path: &Path) -> Result<(), StartupError> {
+    use std::os::unix::fs::DirBuilderExt;
+    let result = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path);
+    result.map_err(|source| StartupError::DataDir {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+async fn delete_expired_sessions(store: SqliteSessionStore) {
+    let mut interval = tokio::time::interval(SESSION_CLEANUP_EVERY);
+    loop {
+        interval.tick().await;
+        match store.delete_expired().await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "expired sessions deleted"),
+            Err(error) => tracing::warn!(%error, "failed to delete expired sessions"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "failed to listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "failed to listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
