@@ -30,5 +30,5 @@ async fn run(settings: Settings) -> Result<(), startup::StartupError> {
     let state = startup::build_state(settings).await?;
     tracing::info!(data_dir = %state.settings.data_dir.display(), "data directory ready");
     tracing::info!("Session Journey is serving http://{addr}");
-    startup::serve(listener, state).await
+    startup::serve(listener, state, startup::shutdown_signal()).await
 }

@@ -67,15 +67,20 @@ pub async fn build_state(settings: Settings) -> Result<AppState, StartupError> {
     })
 }
 
-/// Serves `state` on `listener` until Ctrl-C or SIGTERM, then lets in-flight requests finish.
-pub async fn serve(listener: TcpListener, state: AppState) -> Result<(), StartupError> {
+/// Serves `state` on `listener` until `shutdown` completes, then closes the live streams and
+/// lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), StartupError> {
     let hub = Arc::clone(&state.hub);
     let cleanup = tokio::spawn(delete_expired_sessions(state.session_store.clone()));
     let app = build_router(state);
 
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
-            shutdown_signal().await;
+            shutdown.await;
             tracing::info!("shutting down: closing live streams, finishing open requests");
             hub.close_streams();
         })
@@ -117,7 +122,8 @@ async fn delete_expired_sessions(store: SqliteSessionStore) {
     }
 }
 
-async fn shutdown_signal() {
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(error) = tokio::signal::ctrl_c().await {
             tracing::error!(%error, "failed to listen for Ctrl-C");
