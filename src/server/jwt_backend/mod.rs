@@ -107,9 +107,14 @@ impl JwtBackend {
                 format!("the token has {} bytes; the limit is {MAX_TOKEN_BYTES}", token.len()),
             ));
         }
-        jsonwebtoken::decode::<Claims>(token, &self.decoding_key, &self.validation)
-            .map(|data| data.claims)
-            .map_err(|error| rejection(error.kind()))
+        // Decoding into a JSON value first lets the registered-claim checks (exp, iss, aud)
+        // report their precise errors: jsonwebtoken deserializes into the target type before
+        // it validates, so a missing `exp` would otherwise surface as a JSON error.
+        let data = jsonwebtoken::decode::<serde_json::Value>(token, &self.decoding_key, &self.validation)
+            .map_err(|error| rejection(error.kind()))?;
+        serde_json::from_value(data.claims).map_err(|error| {
+            unauthorized("token_invalid_claim", format!("the token's claims do not match this app's: {error}"))
+        })
     }
 }
 
@@ -191,4 +196,109 @@ pub fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|elapsed| elapsed.as_secs())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backend(secret_byte: u8) -> JwtBackend {
+        let secret = SigningSecret::from_bytes(vec![secret_byte; 32]).unwrap();
+        JwtBackend::new(&secret, 900, "session-journey", "session-journey")
+    }
+
+    fn demo_user() -> User {
+        User {
+            id: "user-1".into(),
+            name: "John Doe".into(),
+            role: "member".into(),
+        }
+    }
+
+    fn error_code(error: AppError) -> &'static str {
+        match error {
+            AppError::Unauthorized { code, .. } => code,
+            other => panic!("expected a 401, got {other:?}"),
+        }
+    }
+
+    fn sign(claims: &serde_json::Value, secret_byte: u8) -> String {
+        let key = EncodingKey::from_secret(&[secret_byte; 32]);
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &key).unwrap()
+    }
+
+    #[test]
+    fn issued_token_verifies() {
+        let jwt = backend(7);
+        let (token, issued) = jwt.issue(&demo_user()).unwrap();
+        let verified = jwt.verify(&token).unwrap();
+
+        assert_eq!(verified, issued);
+        assert_eq!(verified.exp - verified.iat, 900);
+        assert_eq!(verified.user(), demo_user());
+    }
+
+    #[test]
+    fn token_from_other_key_is_rejected() {
+        let (token, _) = backend(1).issue(&demo_user()).unwrap();
+        assert_eq!(error_code(backend(2).verify(&token).unwrap_err()), "token_bad_signature");
+    }
+
+    #[test]
+    fn expired_token_is_rejected() {
+        let now = unix_now();
+        let claims = serde_json::json!({
+            "sub": "user-1", "name": "John", "role": "member", "iat": now - 120,
+            "exp": now - 1, "iss": "session-journey", "aud": "session-journey", "jti": "j",
+        });
+        assert_eq!(error_code(backend(7).verify(&sign(&claims, 7)).unwrap_err()), "token_expired");
+    }
+
+    #[test]
+    fn wrong_issuer_and_audience_are_rejected() {
+        let now = unix_now();
+        let mut claims = serde_json::json!({
+            "sub": "user-1", "name": "John", "role": "member", "iat": now,
+            "exp": now + 60, "iss": "someone-else", "aud": "session-journey", "jti": "j",
+        });
+        let jwt = backend(7);
+        assert_eq!(error_code(jwt.verify(&sign(&claims, 7)).unwrap_err()), "token_wrong_issuer");
+
+        claims["iss"] = "session-journey".into();
+        claims["aud"] = "another-app".into();
+        assert_eq!(error_code(jwt.verify(&sign(&claims, 7)).unwrap_err()), "token_wrong_audience");
+    }
+
+    #[test]
+    fn missing_exp_is_rejected() {
+        let claims = serde_json::json!({
+            "sub": "user-1", "name": "John", "role": "member", "iat": 1,
+            "iss": "session-journey", "aud": "session-journey", "jti": "j",
+        });
+        assert_eq!(error_code(backend(7).verify(&sign(&claims, 7)).unwrap_err()), "token_missing_claim");
+    }
+
+    #[test]
+    fn oversized_token_is_rejected_before_decoding() {
+        let token = "a".repeat(MAX_TOKEN_BYTES + 1);
+        assert_eq!(error_code(backend(7).verify(&token).unwrap_err()), "token_too_large");
+    }
+
+    #[test]
+    fn bearer_header_wins_over_cookie() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, "Bearer header-token".parse().unwrap());
+        let cookies = CookieJar::new().add(axum_extra::extract::cookie::Cookie::new(TOKEN_COOKIE, "cookie-token"));
+
+        assert_eq!(token_from_request(&headers, &cookies).unwrap(), "header-token");
+        assert_eq!(token_from_request(&HeaderMap::new(), &cookies).unwrap(), "cookie-token");
+    }
+
+    #[test]
+    fn other_authorization_schemes_are_rejected() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, "Basic dXNlcjpwYXNz".parse().unwrap());
+        let error = token_from_request(&headers, &CookieJar::new()).unwrap_err();
+        assert_eq!(error_code(error), "authorization_invalid");
+    }
 }

@@ -94,7 +94,7 @@ impl LiveHub {
     pub fn new(max_streams: usize, max_streams_per_visitor: usize) -> Self {
         Self {
             state: Mutex::new(HubState::default()),
-            next_seq: AtomicU64::new(1),
+            next_seq: AtomicU64::new(first_sequence_number()),
             stream_permits: Arc::new(Semaphore::new(max_streams)),
             max_streams,
             max_streams_per_visitor,
@@ -220,6 +220,18 @@ impl LiveHub {
     pub fn close_streams(&self) {
         self.shutdown.send_replace(true);
     }
+}
+
+/// Returns a start for log line numbers that is higher than any a previous run of the server
+/// handed out (unless the clock went back), so that a browser that stays open across a restart
+/// never sees two lines with one number. A thousand lines per millisecond of uptime fit in
+/// between, and the result stays below 2^53, so JavaScript reads it exactly.
+fn first_sequence_number() -> u64 {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(0))
+        .unwrap_or(0);
+    millis.saturating_mul(1000)
 }
 
 fn evict_idle_visitors(state: &mut HubState) {

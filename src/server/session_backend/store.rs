@@ -134,3 +134,66 @@ fn encode(record: &Record) -> session_store::Result<String> {
 fn backend_error(error: sqlx::Error) -> session_store::Error {
     session_store::Error::Backend(error.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::db;
+    use crate::server::db_hits::QueryRecorder;
+
+    async fn store() -> (tempfile::TempDir, SqliteSessionStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = db::open(dir.path()).await.unwrap();
+        (dir, SqliteSessionStore::new(pool))
+    }
+
+    fn record() -> Record {
+        Record {
+            id: Id::default(),
+            data: Default::default(),
+            expiry_date: OffsetDateTime::now_utc() + time::Duration::hours(1),
+        }
+    }
+
+    #[tokio::test]
+    async fn create_then_load_runs_one_statement_each() {
+        let (_dir, store) = store().await;
+        let mut created = record();
+        let recorder = QueryRecorder::default();
+
+        recorder.scope(store.create(&mut created)).await.unwrap();
+        assert_eq!(recorder.count(), 1);
+        assert_eq!(recorder.statements()[0].sql, INSERT_SESSION);
+
+        let loaded = recorder.scope(store.load(&created.id)).await.unwrap();
+        assert_eq!(loaded.map(|record| record.id), Some(created.id));
+        assert_eq!(recorder.count(), 2);
+        assert_eq!(recorder.statements()[1].sql, SELECT_SESSION);
+    }
+
+    #[tokio::test]
+    async fn expired_session_does_not_load() {
+        let (_dir, store) = store().await;
+        let mut expired = record();
+        expired.expiry_date = OffsetDateTime::now_utc() - time::Duration::seconds(1);
+        store.create(&mut expired).await.unwrap();
+
+        assert!(store.load(&expired.id).await.unwrap().is_none());
+        assert_eq!(store.delete_expired().await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn deleted_session_does_not_load() {
+        let (_dir, store) = store().await;
+        let mut created = record();
+        store.create(&mut created).await.unwrap();
+        store.delete(&created.id).await.unwrap();
+
+        assert!(store.load(&created.id).await.unwrap().is_none());
+    }
+
+    #[test]
+    fn session_ids_differ() {
+        assert_ne!(random_session_id(), random_session_id());
+    }
+}
