@@ -101,6 +101,9 @@ pub struct Counters {
 pub struct Stats {
     pub visitor: Counters,
     pub server: Counters,
+    /// Per-mode latency summaries of the visitor's page requests.
+    #[serde(default)]
+    pub comparison: Comparison,
 }
 
 /// One SQL statement a request ran, as the live log shows it.
@@ -138,4 +141,180 @@ pub struct ApiError {
     pub error: String,
     /// A sentence for people.
     pub reason: String,
+}
+
+/// Percentiles of a set of durations, in microseconds, by the nearest-rank method.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    pub p50_us: u64,
+    pub p95_us: u64,
+    pub p99_us: u64,
+    pub max_us: u64,
+}
+
+impl LatencySummary {
+    /// Summarises `samples`, which this sorts in place. Empty input gives all zeros.
+    pub fn from_samples(samples: &mut [u64]) -> Self {
+        if samples.is_empty() {
+            return Self::default();
+        }
+        samples.sort_unstable();
+        let rank = |percentile: usize| {
+            // Nearest rank: the smallest sample with at least `percentile`% of samples at or below it.
+            let index = (percentile * samples.len()).div_ceil(100).max(1) - 1;
+            samples[index]
+        };
+        Self {
+            p50_us: rank(50),
+            p95_us: rank(95),
+            p99_us: rank(99),
+            max_us: samples[samples.len() - 1],
+        }
+    }
+}
+
+/// A running summary of one visitor's page requests in one mode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModeSummary {
+    pub requests: u64,
+    pub db_hits: u64,
+    /// Number of recent requests the percentiles are computed from.
+    pub sampled: u64,
+    /// Authentication step time.
+    pub auth: LatencySummary,
+    /// Whole-request time, measured by the server from the first middleware to the response.
+    pub total: LatencySummary,
+}
+
+impl ModeSummary {
+    pub fn db_hits_per_request(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.db_hits as f64 / self.requests as f64
+        }
+    }
+}
+
+/// Per-mode summaries of one visitor's page requests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub stateful: ModeSummary,
+    pub jwt: ModeSummary,
+}
+
+/// Which backends a simulation exercises. `Both` runs stateful first, then JWT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SimulationModes {
+    Stateful,
+    Jwt,
+    Both,
+}
+
+impl SimulationModes {
+    pub fn modes(self) -> &'static [Mode] {
+        match self {
+            SimulationModes::Stateful => &[Mode::Stateful],
+            SimulationModes::Jwt => &[Mode::Jwt],
+            SimulationModes::Both => &[Mode::Stateful, Mode::Jwt],
+        }
+    }
+}
+
+/// Body of `POST /api/simulations`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimulationRequest {
+    pub virtual_users: u32,
+    pub pages_per_user: u32,
+    /// Pause between one virtual user's page requests, in milliseconds.
+    pub think_time_ms: u64,
+    pub modes: SimulationModes,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SimulationState {
+    Running,
+    Finished,
+    Cancelled,
+    Failed,
+}
+
+/// Results of one simulation phase (one mode).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModeResult {
+    pub mode: Option<Mode>,
+    /// Page requests sent, including failed ones.
+    pub requests: u64,
+    /// Page requests that did not return 200, or failed to connect.
+    pub errors: u64,
+    /// Sign-ins that failed, so their virtual user sent no page requests.
+    pub failed_sign_ins: u64,
+    /// Sum of the `db_queries` the server reported for the page requests.
+    pub db_hits: u64,
+    /// Time from the start of the phase, sign-ins included, to its last response.
+    pub duration_ms: u64,
+    pub queries_per_second: f64,
+    pub requests_per_second: f64,
+    /// Authentication step time, as the server measured it.
+    pub auth: LatencySummary,
+    /// Whole-request time, as the virtual user measured it over loopback.
+    pub latency: LatencySummary,
+}
+
+/// One point of a simulation's live charts: the last sampling window of one mode.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimulationSample {
+    /// Milliseconds since the simulation started.
+    pub at_ms: u64,
+    pub mode: Mode,
+    pub queries_per_second: f64,
+    pub requests_per_second: f64,
+    pub auth: LatencySummary,
+}
+
+/// Response of `GET /api/simulations/{id}` and payload of the `simulation` stream event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimulationStatus {
+    pub id: String,
+    pub state: SimulationState,
+    pub settings: SimulationRequest,
+    /// The session store's database, such as `sqlite`.
+    pub database: String,
+    pub planned_requests: u64,
+    pub completed_requests: u64,
+    pub started_at_ms: u64,
+    pub finished_at_ms: Option<u64>,
+    /// Why the run failed or was cancelled.
+    pub message: Option<String>,
+    pub results: Vec<ModeResult>,
+    /// Chart points so far. The stream sends only the newest in each event.
+    pub samples: Vec<SimulationSample>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let mut samples: Vec<u64> = (1..=100).collect();
+        let summary = LatencySummary::from_samples(&mut samples);
+        assert_eq!(summary.p50_us, 50);
+        assert_eq!(summary.p95_us, 95);
+        assert_eq!(summary.p99_us, 99);
+        assert_eq!(summary.max_us, 100);
+    }
+
+    #[test]
+    fn percentiles_of_one_sample() {
+        let summary = LatencySummary::from_samples(&mut [7]);
+        assert_eq!(summary, LatencySummary { p50_us: 7, p95_us: 7, p99_us: 7, max_us: 7 });
+    }
+
+    #[test]
+    fn percentiles_of_nothing_are_zero() {
+        assert_eq!(LatencySummary::from_samples(&mut []), LatencySummary::default());
+    }
 }

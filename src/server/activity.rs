@@ -129,7 +129,8 @@ fn loggable_path(path: &str) -> String {
     format!("{}…", &path[..end])
 }
 
-fn unix_millis() -> u64 {
+/// Milliseconds since the Unix epoch.
+pub fn unix_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))

@@ -49,6 +49,14 @@ pub struct Settings {
     #[arg(long, env = "SESSION_JOURNEY_MAX_STREAMS_PER_VISITOR", default_value_t = 8)]
     pub max_streams_per_visitor: usize,
 
+    /// Maximum number of virtual users in one traffic simulation.
+    #[arg(long, env = "SESSION_JOURNEY_MAX_SIMULATION_USERS", default_value_t = 500)]
+    pub max_simulation_users: u32,
+
+    /// Maximum number of page requests in one traffic simulation, over all its modes.
+    #[arg(long, env = "SESSION_JOURNEY_MAX_SIMULATION_REQUESTS", default_value_t = 50_000)]
+    pub max_simulation_requests: u64,
+
     /// Mark cookies Secure. Turn on when a TLS-terminating proxy serves the app over HTTPS.
     #[arg(long, env = "SESSION_JOURNEY_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,

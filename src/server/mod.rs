@@ -13,6 +13,7 @@ pub mod live_stream;
 pub mod pages;
 pub mod router;
 pub mod session_backend;
+pub mod simulator;
 pub mod startup;
 pub mod state;
 pub mod visitor;

@@ -14,7 +14,7 @@ use crate::model::Mode;
 use crate::server::activity::{record_activity, ActivityContext, ActivityKind};
 use crate::server::session_backend::session_layer;
 use crate::server::state::AppState;
-use crate::server::{account, limits, live_stream, pages, visitor};
+use crate::server::{account, limits, live_stream, pages, simulator, visitor};
 
 /// Builds the router with its full middleware stack.
 pub fn build_router(state: AppState) -> Router {
@@ -27,18 +27,30 @@ pub fn build_router(state: AppState) -> Router {
 
     // The session layer wraps only the routes that use sessions: it would otherwise load a
     // session on requests that must cost no DB hit.
+    //
+    // Each router sets the JSON 405 before adding its layers, because
+    // method_not_allowed_fallback reaches only the routes registered before it on that router.
     let stateful_pages = Router::new()
         .route("/api/stateful/pages/{page}", get(pages::stateful_page))
+        .method_not_allowed_fallback(account::wrong_method)
         .layer(sessions.clone())
         .layer(activity(ActivityKind::Page(Mode::Stateful)));
     let jwt_pages = Router::new()
         .route("/api/jwt/pages/{page}", get(pages::jwt_page))
+        .method_not_allowed_fallback(account::wrong_method)
         .layer(activity(ActivityKind::Page(Mode::Jwt)));
     let account = Router::new()
         .route("/api/login", post(account::login))
         .route("/api/logout", post(account::logout))
         .layer(sessions)
         .route("/api/reset", post(account::reset))
+        .route("/api/simulations", post(simulator::routes::start))
+        .route(
+            "/api/simulations/{id}",
+            get(simulator::routes::show).delete(simulator::routes::cancel),
+        )
+        .route("/api/simulations/{id}/results.csv", get(simulator::routes::download_csv))
+        .route("/api/simulations/{id}/results.json", get(simulator::routes::download_json))
         .route("/api/{*path}", get(account::unknown_route).post(account::unknown_route))
         .method_not_allowed_fallback(account::wrong_method)
         .layer(activity(ActivityKind::Other));
@@ -46,7 +58,8 @@ pub fn build_router(state: AppState) -> Router {
         .route("/api/events", get(live_stream::events))
         .route("/api/stats", get(account::stats))
         .route("/api/whoami", get(account::whoami))
-        .route("/healthz", get(account::healthz));
+        .route("/healthz", get(account::healthz))
+        .method_not_allowed_fallback(account::wrong_method);
 
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();

@@ -11,6 +11,7 @@ use crate::server::jwt_backend::{keys, JwtBackend, SecretSource};
 use crate::server::live_stream::LiveHub;
 use crate::server::router::build_router;
 use crate::server::session_backend::SqliteSessionStore;
+use crate::server::simulator::SimulationRegistry;
 use crate::server::state::AppState;
 use crate::server::db;
 
@@ -56,6 +57,8 @@ pub async fn build_state(settings: Settings) -> Result<AppState, StartupError> {
     }
     let jwt = JwtBackend::new(&secret, settings.jwt_ttl_secs, &settings.jwt_issuer, &settings.jwt_audience);
     let hub = LiveHub::new(settings.max_streams, settings.max_streams_per_visitor);
+    let (settings_max_users, settings_max_requests) =
+        (settings.max_simulation_users, settings.max_simulation_requests);
 
     Ok(AppState {
         settings: Arc::new(settings),
@@ -64,6 +67,11 @@ pub async fn build_state(settings: Settings) -> Result<AppState, StartupError> {
         pool,
         jwt: Arc::new(jwt),
         hub: Arc::new(hub),
+        simulations: Arc::new(SimulationRegistry::new(
+            settings_max_users,
+            settings_max_requests,
+        )),
+        local_addr: Arc::default(),
     })
 }
 
@@ -74,7 +82,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
+    if let Ok(addr) = listener.local_addr() {
+        let _ = state.local_addr.set(addr);
+    }
     let hub = Arc::clone(&state.hub);
+    let simulations = Arc::clone(&state.simulations);
     let cleanup = tokio::spawn(delete_expired_sessions(state.session_store.clone()));
     let app = build_router(state);
 
@@ -82,6 +94,7 @@ pub async fn serve(
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: closing live streams, finishing open requests");
+            simulations.cancel_all();
             hub.close_streams();
         })
         .await

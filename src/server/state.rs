@@ -1,6 +1,7 @@
 //! The state shared by all handlers.
 
-use std::sync::Arc;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -10,6 +11,7 @@ use crate::server::config::Settings;
 use crate::server::jwt_backend::JwtBackend;
 use crate::server::live_stream::LiveHub;
 use crate::server::session_backend::SqliteSessionStore;
+use crate::server::simulator::SimulationRegistry;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -19,6 +21,16 @@ pub struct AppState {
     pub session_store: SqliteSessionStore,
     pub jwt: Arc<JwtBackend>,
     pub hub: Arc<LiveHub>,
+    pub simulations: Arc<SimulationRegistry>,
+    /// The address the server listens on, known once it is bound.
+    pub local_addr: Arc<OnceLock<SocketAddr>>,
+}
+
+impl AppState {
+    /// The session store's database, as exports and the comparison panel name it.
+    pub fn database_kind(&self) -> &'static str {
+        "sqlite"
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use tokio::sync::{broadcast, watch, OwnedSemaphorePermit, Semaphore};
 
-use crate::model::{Counters, LogLine, Mode, Stats};
+use super::history::RequestHistory;
+use crate::model::{Counters, LogLine, Mode, SimulationStatus, Stats};
 use crate::server::visitor::VisitorId;
 
 /// Events buffered per visitor for its slowest stream. A stream that falls further behind
@@ -23,10 +24,12 @@ const MAX_VISITORS: usize = 20_000;
 pub enum LiveEvent {
     Log(LogLine),
     Counters(Stats),
+    Simulation(Box<SimulationStatus>),
 }
 
 struct VisitorChannel {
     counters: Counters,
+    history: RequestHistory,
     sender: broadcast::Sender<LiveEvent>,
     open_streams: usize,
     last_active: Instant,
@@ -36,6 +39,7 @@ impl VisitorChannel {
     fn new() -> Self {
         Self {
             counters: Counters::default(),
+            history: RequestHistory::default(),
             sender: broadcast::channel(EVENTS_PER_VISITOR).0,
             open_streams: 0,
             last_active: Instant::now(),
@@ -110,25 +114,26 @@ impl LiveHub {
     /// Returns the counters of `visitor` and of the whole server.
     pub fn stats(&self, visitor: &VisitorId) -> Stats {
         let state = self.lock();
-        Stats {
-            visitor: state
-                .visitors
-                .get(visitor)
-                .map(|channel| channel.counters)
-                .unwrap_or_default(),
-            server: state.server,
+        match state.visitors.get(visitor) {
+            Some(channel) => stats_of(channel, state.server),
+            None => Stats {
+                server: state.server,
+                ..Stats::default()
+            },
         }
     }
 
     /// Adds one page request in `mode` that ran `db_hits` statements, then sends `line` and the
     /// new counters to the visitor's streams.
     pub fn record_page_request(&self, visitor: &VisitorId, mode: Mode, db_hits: u64, line: LogLine) {
-        self.publish(visitor, line, |counters| {
-            counters.db_hits += db_hits;
+        let (auth_us, total_us) = (line.auth_us.unwrap_or(0), line.total_us);
+        self.publish(visitor, line, |channel| {
+            channel.counters.db_hits += db_hits;
             match mode {
-                Mode::Stateful => counters.stateful_requests += 1,
-                Mode::Jwt => counters.jwt_requests += 1,
+                Mode::Stateful => channel.counters.stateful_requests += 1,
+                Mode::Jwt => channel.counters.jwt_requests += 1,
             }
+            channel.history.record(mode, db_hits, auth_us, total_us);
         });
     }
 
@@ -137,8 +142,8 @@ impl LiveHub {
         self.publish(visitor, line, |_| {});
     }
 
-    /// Zeroes the visitor's counters (the server totals keep what they counted) and sends the
-    /// new counters to the visitor's streams.
+    /// Zeroes the visitor's counters and history (the server totals keep what they counted)
+    /// and sends the new counters to the visitor's streams.
     pub fn reset(&self, visitor: &VisitorId) {
         let mut state = self.lock();
         let server = state.server;
@@ -146,15 +151,24 @@ impl LiveHub {
             return;
         };
         channel.counters = Counters::default();
+        channel.history = RequestHistory::default();
         let sender = channel.sender.clone();
         drop(state);
         let _ = sender.send(LiveEvent::Counters(Stats {
-            visitor: Counters::default(),
             server,
+            ..Stats::default()
         }));
     }
 
-    fn publish(&self, visitor: &VisitorId, mut line: LogLine, update: impl FnOnce(&mut Counters)) {
+    /// Sends a simulation's progress to the visitor's streams.
+    pub fn send_simulation(&self, visitor: &VisitorId, status: SimulationStatus) {
+        let state = self.lock();
+        if let Some(channel) = state.visitors.get(visitor) {
+            let _ = channel.sender.send(LiveEvent::Simulation(Box::new(status)));
+        }
+    }
+
+    fn publish(&self, visitor: &VisitorId, mut line: LogLine, update: impl FnOnce(&mut VisitorChannel)) {
         line.seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         let mut state = self.lock();
         if !state.visitors.contains_key(visitor) {
@@ -162,21 +176,27 @@ impl LiveHub {
         }
         let channel = state.visitors.entry(visitor.clone()).or_insert_with(VisitorChannel::new);
         let before = channel.counters;
-        update(&mut channel.counters);
+        update(channel);
         let after = channel.counters;
         channel.last_active = Instant::now();
         let sender = channel.sender.clone();
+        let watched = channel.open_streams > 0;
 
         state.server.db_hits += after.db_hits.saturating_sub(before.db_hits);
         state.server.stateful_requests += after.stateful_requests.saturating_sub(before.stateful_requests);
         state.server.jwt_requests += after.jwt_requests.saturating_sub(before.jwt_requests);
-        let stats = Stats {
-            visitor: after,
-            server: state.server,
-        };
+        if !watched {
+            // Nobody is listening (a curl client or a virtual user), so skip the summaries.
+            return;
+        }
+        let stats = state
+            .visitors
+            .get(visitor)
+            .map(|channel| stats_of(channel, state.server))
+            .unwrap_or_default();
         drop(state);
 
-        // A send fails only when no stream is open, which is fine: the counters are kept.
+        // A send fails only when the last stream closed meanwhile; the counters are kept.
         let _ = sender.send(LiveEvent::Log(line));
         let _ = sender.send(LiveEvent::Counters(stats));
     }
@@ -191,6 +211,7 @@ impl LiveHub {
         if !state.visitors.contains_key(visitor) {
             evict_idle_visitors(&mut state);
         }
+        let server = state.server;
         let channel = state.visitors.entry(visitor.clone()).or_insert_with(VisitorChannel::new);
         if channel.open_streams >= self.max_streams_per_visitor {
             return Err(StreamLimit::Visitor(self.max_streams_per_visitor));
@@ -198,10 +219,7 @@ impl LiveHub {
         channel.open_streams += 1;
         channel.last_active = Instant::now();
         let receiver = channel.sender.subscribe();
-        let initial = Stats {
-            visitor: channel.counters,
-            server: state.server,
-        };
+        let initial = stats_of(channel, server);
         drop(state);
 
         Ok(Subscription {
@@ -219,6 +237,14 @@ impl LiveHub {
     /// Ends every open stream, so that a graceful shutdown does not wait for browsers.
     pub fn close_streams(&self) {
         self.shutdown.send_replace(true);
+    }
+}
+
+fn stats_of(channel: &VisitorChannel, server: Counters) -> Stats {
+    Stats {
+        visitor: channel.counters,
+        server,
+        comparison: channel.history.comparison(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The live stream: each visitor's log lines and counters as Server-Sent Events.
 
+pub mod history;
 pub mod hub;
 
 use std::convert::Infallible;
@@ -27,7 +28,8 @@ const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(15);
 
 /// `GET /api/events`: the visitor's stream. It opens with a `counters` event, then sends a
 /// `log` event per request and a `counters` event after each, and a `lagged` event with the
-/// number of skipped events when this client fell behind.
+/// number of skipped events when this client fell behind. A `simulation` event reports the
+/// progress of the visitor's traffic simulation.
 pub async fn events(
     State(hub): State<Arc<LiveHub>>,
     Extension(visitor): Extension<VisitorId>,
@@ -59,6 +61,7 @@ fn event_stream(subscription: Subscription) -> impl Stream<Item = Result<Event, 
     let live = BroadcastStream::new(receiver).map(|item| match item {
         Ok(LiveEvent::Log(line)) => json_event("log", &line),
         Ok(LiveEvent::Counters(stats)) => counters_event(&stats),
+        Ok(LiveEvent::Simulation(status)) => json_event("simulation", &status),
         Err(BroadcastStreamRecvError::Lagged(skipped)) => {
             Event::default().event("lagged").data(skipped.to_string())
         }
