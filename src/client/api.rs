@@ -2,7 +2,9 @@
 
 #[cfg(feature = "hydrate")]
 use crate::model::ApiError;
-use crate::model::{LoginRequest, LoginResponse, Mode, PageResponse, Stats, User};
+use crate::model::{
+    LoginRequest, LoginResponse, Mode, PageResponse, SimulationRequest, SimulationStatus, Stats, User,
+};
 
 /// A failed call: the server's JSON error, or a network failure described in words.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,6 +47,11 @@ mod http {
 
     pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, CallError> {
         let response = Request::get(url).send().await.map_err(CallError::network)?;
+        decode(response).await
+    }
+
+    pub async fn delete<T: DeserializeOwned>(url: &str) -> Result<T, CallError> {
+        let response = Request::delete(url).send().await.map_err(CallError::network)?;
         decode(response).await
     }
 
@@ -119,4 +126,31 @@ pub async fn whoami() -> Option<User> {
     return http::get::<crate::model::WhoAmI>("/api/whoami").await.ok().and_then(|who| who.user);
     #[cfg(not(feature = "hydrate"))]
     None
+}
+
+/// `POST /api/simulations`.
+pub async fn start_simulation(request: &SimulationRequest) -> Result<SimulationStatus, CallError> {
+    let body = serde_json::to_string(request).map_err(|error| CallError {
+        status: None,
+        reason: error.to_string(),
+    })?;
+    #[cfg(feature = "hydrate")]
+    return http::post("/api/simulations", Some(body)).await;
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = body;
+        not_in_browser()
+    }
+}
+
+/// `DELETE /api/simulations/{id}`.
+pub async fn cancel_simulation(id: &str) -> Result<SimulationStatus, CallError> {
+    let url = format!("/api/simulations/{id}");
+    #[cfg(feature = "hydrate")]
+    return http::delete(&url).await;
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = url;
+        not_in_browser()
+    }
 }

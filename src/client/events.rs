@@ -26,7 +26,7 @@ mod browser {
 
     use super::RECONNECT_DELAY_MS;
     use crate::components::dashboard_state::DashboardState;
-    use crate::model::{LogLine, Stats};
+    use crate::model::{LogLine, SimulationStatus, Stats};
 
     pub fn open(state: DashboardState) {
         let Ok(source) = EventSource::new("/api/events") else {
@@ -42,6 +42,11 @@ mod browser {
         listen(&source, "counters", move |data| {
             if let Ok(stats) = serde_json::from_str::<Stats>(&data) {
                 state.stats.set(Some(stats));
+            }
+        });
+        listen(&source, "simulation", move |data| {
+            if let Ok(status) = serde_json::from_str::<SimulationStatus>(&data) {
+                state.merge_simulation(status);
             }
         });
         listen(&source, "lagged", move |data| {

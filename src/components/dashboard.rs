@@ -3,11 +3,13 @@
 use leptos::prelude::*;
 
 use crate::client;
+use crate::components::comparison::ComparisonPanel;
 use crate::components::dashboard_state::DashboardState;
 use crate::components::db_activity::DatabaseActivity;
 use crate::components::live_log::LiveLog;
 use crate::components::load_simulator::LoadSimulator;
 use crate::components::sign_in::SignIn;
+use crate::components::simulation::SimulateTraffic;
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
@@ -40,6 +42,10 @@ pub fn Dashboard() -> impl IntoView {
                 <DatabaseActivity/>
             </div>
             <LiveLog/>
+        </div>
+        <div class="grid wide">
+            <ComparisonPanel/>
+            <SimulateTraffic/>
         </div>
     }
 }

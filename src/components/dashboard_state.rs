@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::model::{LogLine, Mode, PageResponse, Stats, User, PAGES};
+use crate::model::{LogLine, Mode, PageResponse, SimulationStatus, Stats, User, PAGES};
 
 /// Log lines the browser keeps; older ones scroll out.
 pub const MAX_LOG_LINES: usize = 200;
@@ -24,6 +24,8 @@ pub struct DashboardState {
     pub busy: RwSignal<bool>,
     /// The outcome of the last action, for the status line.
     pub notice: RwSignal<Option<String>>,
+    /// This visitor's latest traffic simulation, with every chart point received so far.
+    pub simulation: RwSignal<Option<SimulationStatus>>,
 }
 
 impl DashboardState {
@@ -39,6 +41,7 @@ impl DashboardState {
             last_page: RwSignal::new(None),
             busy: RwSignal::new(false),
             notice: RwSignal::new(None),
+            simulation: RwSignal::new(None),
         }
     }
 
@@ -62,6 +65,22 @@ impl DashboardState {
                 let excess = lines.len() - MAX_LOG_LINES;
                 lines.drain(..excess);
             }
+        });
+    }
+}
+
+impl DashboardState {
+    /// Takes in a simulation event. Progress events carry only the newest chart point, and the
+    /// final event carries all of them.
+    pub fn merge_simulation(&self, event: SimulationStatus) {
+        let running = event.state == crate::model::SimulationState::Running;
+        self.simulation.update(|current| match current {
+            Some(known) if known.id == event.id && running => {
+                let mut samples = std::mem::take(&mut known.samples);
+                samples.extend(event.samples.iter().cloned());
+                *known = SimulationStatus { samples, ..event };
+            }
+            _ => *current = Some(event),
         });
     }
 }

@@ -1,8 +1,11 @@
 //! The dashboard's UI components.
 
+pub mod chart;
+pub mod comparison;
 pub mod dashboard;
 pub mod dashboard_state;
 pub mod db_activity;
 pub mod live_log;
 pub mod load_simulator;
 pub mod sign_in;
+pub mod simulation;

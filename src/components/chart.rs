@@ -1,0 +1,113 @@
+//! A small SVG line chart for the live charts.
+//!
+//! Chart crates for Leptos (leptos-chartistry, for one) bring leptos-use and a layout engine
+//! into a wasm bundle kept under 410 KB; these charts need only polylines on a shared axis.
+
+use leptos::prelude::*;
+
+/// Drawing area in SVG user units; the SVG scales to its container.
+const WIDTH: f64 = 600.0;
+const HEIGHT: f64 = 200.0;
+const LEFT: f64 = 56.0;
+const BOTTOM: f64 = 22.0;
+
+/// One line: its legend name, CSS class (for colour and dash) and (x, y) points.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub class: &'static str,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Renders `series` on one axis, scaled to the largest x and y. `unit` labels the y axis.
+#[component]
+pub fn LineChart(
+    #[prop(into)] series: Signal<Vec<Series>>,
+    unit: &'static str,
+    label: &'static str,
+    x_label: &'static str,
+    test_id: &'static str,
+) -> impl IntoView {
+    let bounds = move || {
+        series.with(|all| {
+            let points = all.iter().flat_map(|line| line.points.iter());
+            let (max_x, max_y) = points.fold((0.0_f64, 0.0_f64), |(x, y), (px, py)| (x.max(*px), y.max(*py)));
+            (max_x.max(1.0), nice_ceiling(max_y))
+        })
+    };
+
+    view! {
+        <figure class="chart" data-testid=test_id>
+            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=label preserveAspectRatio="none">
+                <line class="axis" x1=LEFT y1="4" x2=LEFT y2=HEIGHT - BOTTOM/>
+                <line class="axis" x1=LEFT y1=HEIGHT - BOTTOM x2=WIDTH y2=HEIGHT - BOTTOM/>
+                <text class="tick" x=LEFT - 6.0 y="14" text-anchor="end">
+                    {move || format_value(bounds().1, unit)}
+                </text>
+                <text class="tick" x=LEFT - 6.0 y=HEIGHT - BOTTOM text-anchor="end">"0"</text>
+                <text class="tick" x=WIDTH - 4.0 y=HEIGHT - 6.0 text-anchor="end">{x_label}</text>
+                <For each=move || series.get() key=|line| line.name.clone() let:line>
+                    <polyline class=format!("line {}", line.class) fill="none"
+                        points=move || {
+                            let (max_x, max_y) = bounds();
+                            polyline_points(&line.points, max_x, max_y)
+                        }/>
+                </For>
+            </svg>
+            <figcaption>
+                <span class="chart-title">{label}</span>
+                {move || series.get().into_iter().map(|line| view! {
+                    <span class=format!("legend {}", line.class)>{line.name}</span>
+                }).collect_view()}
+            </figcaption>
+        </figure>
+    }
+}
+
+fn polyline_points(points: &[(f64, f64)], max_x: f64, max_y: f64) -> String {
+    let plot_width = WIDTH - LEFT - 4.0;
+    let plot_height = HEIGHT - BOTTOM - 8.0;
+    points
+        .iter()
+        .map(|(x, y)| {
+            let px = LEFT + x / max_x * plot_width;
+            let py = HEIGHT - BOTTOM - y / max_y * plot_height;
+            format!("{px:.1},{py:.1}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Rounds `value` up to 1, 2 or 5 times a power of ten, so the top label reads well.
+fn nice_ceiling(value: f64) -> f64 {
+    if value <= 0.0 {
+        return 1.0;
+    }
+    let magnitude = 10f64.powf(value.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|step| step * magnitude)
+        .find(|candidate| *candidate >= value)
+        .unwrap_or(10.0 * magnitude)
+}
+
+fn format_value(value: f64, unit: &str) -> String {
+    if value >= 10_000.0 {
+        format!("{:.0}k {unit}", value / 1000.0)
+    } else {
+        format!("{value:.0} {unit}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nice_ceiling_rounds_up() {
+        assert_eq!(nice_ceiling(0.0), 1.0);
+        assert_eq!(nice_ceiling(7.0), 10.0);
+        assert_eq!(nice_ceiling(120.0), 200.0);
+        assert_eq!(nice_ceiling(450.0), 500.0);
+    }
+}
