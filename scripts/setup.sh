@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building, serving and testing Session Journey needs, skipping whatever is
-# already present: Debian's chromium and binaryen (wasm-opt), the wasm32 Rust target,
-# cargo-leptos, the wasm-bindgen CLI that matches Cargo.lock, and the end-to-end test packages.
+# already present: Debian's chromium and sqlite3, the wasm32 Rust target, cargo-leptos, the
+# wasm-bindgen CLI that matches Cargo.lock, wasm-opt from npm's binaryen, and the end-to-end
+# test packages. Source scripts/env.sh afterwards to put wasm-opt on PATH.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
 CARGO_LEPTOS_VERSION=0.3.6
-APT_PACKAGES=(chromium binaryen sqlite3)
+APT_PACKAGES=(chromium sqlite3)
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
@@ -47,6 +48,15 @@ install_rust_tools() {
   fi
 }
 
+install_build_tools() {
+  # Debian's binaryen 108 emits a bundle that fails to instantiate ("WebAssembly.Table.set():
+  # Argument 1 is invalid") with this rustc and wasm-bindgen, so wasm-opt comes from npm.
+  if [[ ! -x tools/node_modules/.bin/wasm-opt ]]; then
+    log "installing wasm-opt (npm binaryen)"
+    (cd tools && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 install_test_packages() {
   if [[ ! -d end2end/node_modules/@playwright/test ]]; then
     log "installing the end-to-end test packages"
@@ -56,6 +66,7 @@ install_test_packages() {
 
 install_debian_packages
 install_rust_tools
+install_build_tools
 if [[ "${1:-}" == "--with-tests" ]]; then
   install_test_packages
 fi

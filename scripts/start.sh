@@ -4,6 +4,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+source scripts/env.sh
 scripts/setup.sh
 cargo leptos build --release
 exec target/release/session-journey "$@"

@@ -46,13 +46,14 @@ pub fn LineChart(
                 </text>
                 <text class="tick" x=LEFT - 6.0 y=HEIGHT - BOTTOM text-anchor="end">"0"</text>
                 <text class="tick" x=WIDTH - 4.0 y=HEIGHT - 6.0 text-anchor="end">{x_label}</text>
-                <For each=move || series.get() key=|line| line.name.clone() let:line>
-                    <polyline class=format!("line {}", line.class) fill="none"
-                        points=move || {
-                            let (max_x, max_y) = bounds();
-                            polyline_points(&line.points, max_x, max_y)
-                        }/>
-                </For>
+                // Rebuilt on every change: a <For> keyed by name would keep each line's first points.
+                {move || {
+                    let (max_x, max_y) = bounds();
+                    series.get().into_iter().map(|line| view! {
+                        <polyline class=format!("line {}", line.class) fill="none"
+                            points=polyline_points(&line.points, max_x, max_y)/>
+                    }).collect_view()
+                }}
             </svg>
             <figcaption>
                 <span class="chart-title">{label}</span>

@@ -43,7 +43,7 @@ pub fn Dashboard() -> impl IntoView {
             </div>
             <LiveLog/>
         </div>
-        <div class="grid wide">
+        <div class="stack">
             <ComparisonPanel/>
             <SimulateTraffic/>
         </div>

@@ -42,7 +42,7 @@ pub fn LiveLog() -> impl IntoView {
 #[component]
 fn LogEntry(line: LogLine) -> impl IntoView {
     let status_class = if line.status < 400 { "ok" } else { "err" };
-    let mode = line.mode.map(|mode| mode.label()).unwrap_or("account");
+    let mode = line.mode.map(|mode| format!(" · {}", mode.label())).unwrap_or_default();
     let sql_lines = if line.statements.is_empty() {
         view! { <p class="sql none">"  no DB query"</p> }.into_any()
     } else {
@@ -68,7 +68,7 @@ fn LogEntry(line: LogLine) -> impl IntoView {
             <p class="head">
                 <span class="dim">{format_time(line.at_ms)}</span>
                 " > " <strong>{line.method.clone()} " " {line.path.clone()}</strong>
-                " · " {mode}
+                {mode}
                 " → " <span class=format!("status {status_class}")>{line.status}</span>
                 <span class="dim">{format!(" in {}", format_duration(line.total_us))}</span>
             </p>
