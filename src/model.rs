@@ -58,6 +58,17 @@ pub struct LoginResponse {
     pub token: String,
 }
 
+/// Response of `GET /api/info`: how this server is set up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    /// The session store's database: `sqlite` or `postgresql`.
+    pub database: String,
+    /// Simulated delay added before every session statement, in milliseconds; 0 when off.
+    pub simulated_db_latency_ms: u64,
+    pub jwt_ttl_secs: u64,
+    pub session_ttl_secs: u64,
+}
+
 /// Response of `GET /api/whoami`: the user named by a valid JWT cookie, if any.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct WhoAmI {
@@ -110,8 +121,11 @@ pub struct Stats {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Statement {
     pub sql: String,
-    /// Time the statement took, in microseconds.
+    /// Time the statement took, in microseconds, including any simulated delay.
     pub us: u64,
+    /// The part of `us` that was a simulated network delay, not real database work.
+    #[serde(default)]
+    pub simulated_us: u64,
 }
 
 /// One line of a visitor's live log, sent as a `log` stream event.
@@ -282,6 +296,8 @@ pub struct SimulationStatus {
     pub settings: SimulationRequest,
     /// The session store's database, such as `sqlite`.
     pub database: String,
+    /// Simulated delay added before every session statement, in milliseconds; 0 when off.
+    pub simulated_db_latency_ms: u64,
     pub planned_requests: u64,
     pub completed_requests: u64,
     pub started_at_ms: u64,

@@ -3,7 +3,7 @@
 #[cfg(feature = "hydrate")]
 use crate::model::ApiError;
 use crate::model::{
-    LoginRequest, LoginResponse, Mode, PageResponse, SimulationRequest, SimulationStatus, Stats, User,
+    LoginRequest, LoginResponse, Mode, PageResponse, ServerInfo, SimulationRequest, SimulationStatus, Stats, User,
 };
 
 /// A failed call: the server's JSON error, or a network failure described in words.
@@ -153,4 +153,12 @@ pub async fn cancel_simulation(id: &str) -> Result<SimulationStatus, CallError> 
         let _ = url;
         not_in_browser()
     }
+}
+
+/// `GET /api/info`.
+pub async fn info() -> Option<ServerInfo> {
+    #[cfg(feature = "hydrate")]
+    return http::get::<ServerInfo>("/api/info").await.ok();
+    #[cfg(not(feature = "hydrate"))]
+    None
 }

@@ -46,7 +46,8 @@ pub fn LineChart(
                 </text>
                 <text class="tick" x=LEFT - 6.0 y=HEIGHT - BOTTOM text-anchor="end">"0"</text>
                 <text class="tick" x=WIDTH - 4.0 y=HEIGHT - 6.0 text-anchor="end">{x_label}</text>
-                // Rebuilt on every change: a <For> keyed by name would keep each line's first points.
+                // The lines are rebuilt on every change, because a <For> keyed by name would keep
+                // each line's first points.
                 {move || {
                     let (max_x, max_y) = bounds();
                     series.get().into_iter().map(|line| view! {

@@ -23,6 +23,7 @@ pub fn Dashboard() -> impl IntoView {
             if let Some(user) = client::api::whoami().await {
                 state.user.set(Some(user));
             }
+            state.server_info.set(client::api::info().await);
         });
     });
 
@@ -33,6 +34,20 @@ pub fn Dashboard() -> impl IntoView {
                 "Every click sends a real HTTP request to this server. In stateful mode it looks "
                 "the session up in SQLite; in JWT mode it verifies a signed token in memory. The "
                 "log and counters below are streamed by the server from what each request ran."
+            </p>
+            <p class="setup" data-testid="server-info">
+                {move || state.server_info.get().map(|info| {
+                    let store = match info.database.as_str() {
+                        "postgresql" => "a PostgreSQL server",
+                        _ => "an embedded SQLite file",
+                    };
+                    let latency = if info.simulated_db_latency_ms > 0 {
+                        format!(" · simulated +{} ms per DB query", info.simulated_db_latency_ms)
+                    } else {
+                        String::new()
+                    };
+                    format!("Sessions live in {store}{latency} · JWTs expire after {} s", info.jwt_ttl_secs)
+                })}
             </p>
         </header>
         <div class="grid">

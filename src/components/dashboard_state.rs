@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::model::{LogLine, Mode, PageResponse, SimulationStatus, Stats, User, PAGES};
+use crate::model::{LogLine, Mode, PageResponse, ServerInfo, SimulationStatus, Stats, User, PAGES};
 
 /// Log lines the browser keeps; older ones scroll out.
 pub const MAX_LOG_LINES: usize = 200;
@@ -26,6 +26,8 @@ pub struct DashboardState {
     pub notice: RwSignal<Option<String>>,
     /// This visitor's latest traffic simulation, with every chart point received so far.
     pub simulation: RwSignal<Option<SimulationStatus>>,
+    /// The server's database and timing settings; `None` until fetched.
+    pub server_info: RwSignal<Option<ServerInfo>>,
 }
 
 impl DashboardState {
@@ -42,6 +44,7 @@ impl DashboardState {
             busy: RwSignal::new(false),
             notice: RwSignal::new(None),
             simulation: RwSignal::new(None),
+            server_info: RwSignal::new(None),
         }
     }
 

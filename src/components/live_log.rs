@@ -53,6 +53,9 @@ fn LogEntry(line: LogLine) -> impl IntoView {
                     <p class="sql" data-testid="log-sql">
                         "  SQL " <code>{statement.sql.clone()}</code>
                         <span class="dim">{format!(" ({} µs)", statement.us)}</span>
+                        {(statement.simulated_us > 0).then(|| view! {
+                            <span class="simulated">{format!(" incl. {} µs simulated", statement.simulated_us)}</span>
+                        })}
                     </p>
                 }
             })

@@ -180,7 +180,12 @@ fn ResultTable() -> impl IntoView {
         <p class="downloads">
             "Download: " <a href=link("csv") data-testid="sim-csv" download>"CSV"</a> " · "
             <a href=link("json") data-testid="sim-json" download>"JSON"</a>
-            <span class="hint">" · database: " {move || run().map(|run| run.database).unwrap_or_default()}</span>
+            <span class="hint">
+                " · database: " {move || run().map(|run| run.database).unwrap_or_default()}
+                {move || run().filter(|run| run.simulated_db_latency_ms > 0).map(|run| {
+                    format!(" · simulated +{} ms per DB query", run.simulated_db_latency_ms)
+                })}
+            </span>
         </p>
     }
 }

@@ -11,7 +11,7 @@ use axum_extra::extract::CookieJar;
 use serde_json::json;
 use tower_sessions::Session;
 
-use crate::model::{LoginRequest, LoginResponse, Stats, User, WhoAmI, MAX_NAME_CHARS};
+use crate::model::{LoginRequest, LoginResponse, ServerInfo, Stats, User, WhoAmI, MAX_NAME_CHARS};
 use crate::server::activity::RequestOutcome;
 use crate::server::error::{ApiJson, AppError};
 use crate::server::jwt_backend::TOKEN_COOKIE;
@@ -89,6 +89,16 @@ pub async fn whoami(State(state): State<AppState>, cookies: CookieJar) -> Json<W
         .and_then(|cookie| state.jwt.verify(cookie.value()).ok())
         .map(|claims| claims.user());
     Json(WhoAmI { user })
+}
+
+/// `GET /api/info`: the session database and timing settings, for the dashboard's labels.
+pub async fn info(State(state): State<AppState>) -> Json<ServerInfo> {
+    Json(ServerInfo {
+        database: state.database_kind().to_owned(),
+        simulated_db_latency_ms: state.settings.simulated_db_latency_ms,
+        jwt_ttl_secs: state.settings.jwt_ttl_secs,
+        session_ttl_secs: state.settings.session_ttl_secs,
+    })
 }
 
 /// `GET /api/stats`: the visitor's counters and the server's totals.

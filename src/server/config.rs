@@ -19,6 +19,17 @@ pub struct Settings {
     #[arg(long, env = "SESSION_JOURNEY_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
+    /// PostgreSQL URL for the session store, e.g. postgres://user:password@127.0.0.1/journey.
+    /// When unset, sessions live in the SQLite file in the data directory.
+    #[arg(long, env = "SESSION_JOURNEY_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Simulated network delay added before every session-store statement, in milliseconds,
+    /// for rooms without a remote database. Labelled "simulated" wherever it shows.
+    #[arg(long, env = "SESSION_JOURNEY_SIMULATED_DB_LATENCY_MS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=100))]
+    pub simulated_db_latency_ms: u64,
+
     /// Leptos runtime configuration: site root, bundle names and environment.
     #[arg(long, env = "SESSION_JOURNEY_LEPTOS_CONFIG", default_value = "Leptos.toml")]
     pub leptos_config: PathBuf,

@@ -1,31 +1,143 @@
-//! The embedded SQLite database: created and migrated on first start.
+//! The session database: an embedded SQLite file by default, or a PostgreSQL server named by
+//! `--database-url`. Both are reached through sqlx's `Any` driver, so the session store runs
+//! the same statements and migrations on either.
 
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
 
-/// File name of the database inside the data directory.
+/// File name of the SQLite database inside the data directory.
 pub const DATABASE_FILE: &str = "session-journey.sqlite3";
 
-/// Opens (creating if needed) the database in `data_dir` and applies pending migrations.
-pub async fn open(data_dir: &Path) -> Result<SqlitePool, sqlx::Error> {
-    let path = data_dir.join(DATABASE_FILE);
-    let options = SqliteConnectOptions::from_str("sqlite://")?
-        .filename(&path)
-        .create_if_missing(true)
-        // WAL lets page requests read while a sign-in writes; NORMAL sync is durable across an
-        // application crash, which is the failure this app is tested against.
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(5))
-        .foreign_keys(true);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
+/// Connections per pool. SQLite serialises writers anyway; PostgreSQL gets enough for a
+/// 2-core app server without crowding a shared database.
+const MAX_CONNECTIONS: u32 = 8;
+
+/// The database kinds the session store runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+impl DatabaseKind {
+    /// The name that exports and the dashboard show.
+    pub fn name(self) -> &'static str {
+        match self {
+            DatabaseKind::Sqlite => "sqlite",
+            DatabaseKind::Postgres => "postgresql",
+        }
+    }
+}
+
+/// An open, migrated session database.
+#[derive(Clone, Debug)]
+pub struct Database {
+    pub pool: AnyPool,
+    pub kind: DatabaseKind,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseError {
+    #[error("the database URL must start with postgres:// or postgresql://")]
+    UnsupportedUrl,
+    #[error("the data directory path {0} is not valid UTF-8")]
+    NonUtf8Path(String),
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Opens the PostgreSQL database at `database_url` when given, else the SQLite file in
+/// `data_dir` (created if missing), and applies pending migrations.
+pub async fn open(data_dir: &Path, database_url: Option<&str>) -> Result<Database, DatabaseError> {
+    sqlx::any::install_default_drivers();
+    let (url, kind) = match database_url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            (url.to_owned(), DatabaseKind::Postgres)
+        }
+        Some(_) => return Err(DatabaseError::UnsupportedUrl),
+        None => (sqlite_url(data_dir)?, DatabaseKind::Sqlite),
+    };
+
+    let options: AnyConnectOptions = url.parse()?;
+    let pool = AnyPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |connection, _| {
+            Box::pin(async move {
+                if kind == DatabaseKind::Sqlite {
+                    // WAL lets page requests read while a sign-in writes. NORMAL sync survives
+                    // an application crash, which is the failure the app is tested against.
+                    connection
+                        .execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
+                        .await?;
+                }
+                Ok(())
+            })
+        })
         .connect_with(options)
         .await?;
     sqlx::migrate!("./migrations").run(&pool).await?;
-    Ok(pool)
+    Ok(Database { pool, kind })
+}
+
+/// Returns the database URL for printing: scheme, host and database, never the password.
+pub fn redacted_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host_and_path = rest.rsplit_once('@').map(|(_, after)| after).unwrap_or(rest);
+            let without_query = host_and_path.split('?').next().unwrap_or(host_and_path);
+            format!("{scheme}://{without_query}")
+        }
+        None => "(unparsable URL)".into(),
+    }
+}
+
+fn sqlite_url(data_dir: &Path) -> Result<String, DatabaseError> {
+    let path = data_dir.join(DATABASE_FILE);
+    let path = path
+        .to_str()
+        .ok_or_else(|| DatabaseError::NonUtf8Path(path.display().to_string()))?;
+    // Percent-encode the characters that would end the path part of the URL early.
+    let encoded = path.replace('%', "%25").replace('?', "%3F").replace('#', "%23");
+    Ok(format!("sqlite://{encoded}?mode=rwc"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacted_url_drops_credentials_and_options() {
+        assert_eq!(
+            redacted_url("postgres://app:s3cret@127.0.0.1:5432/journey?sslmode=disable"),
+            "postgres://127.0.0.1:5432/journey"
+        );
+        assert_eq!(redacted_url("postgresql://127.0.0.1/journey"), "postgresql://127.0.0.1/journey");
+    }
+
+    #[tokio::test]
+    async fn sqlite_database_is_created_and_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = open(dir.path(), None).await.unwrap();
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sessions")
+            .fetch_one(&database.pool)
+            .await
+            .unwrap();
+
+        assert_eq!(database.kind, DatabaseKind::Sqlite);
+        assert_eq!(count, 0);
+        assert!(dir.path().join(DATABASE_FILE).exists());
+    }
+
+    #[tokio::test]
+    async fn other_database_urls_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = open(dir.path(), Some("mysql://localhost/db")).await.unwrap_err();
+        assert!(matches!(error, DatabaseError::UnsupportedUrl));
+    }
 }

@@ -42,9 +42,16 @@ impl QueryRecorder {
 /// Records one executed SQL statement against the current request, if there is one.
 /// Statements run outside a request (migrations, background cleanup) are not recorded.
 pub fn record(sql: &str, elapsed: Duration) {
+    record_with_delay(sql, elapsed, Duration::ZERO);
+}
+
+/// Records one executed SQL statement whose `elapsed` time includes `simulated` delay.
+pub fn record_with_delay(sql: &str, elapsed: Duration, simulated: Duration) {
+    let micros = |duration: Duration| u64::try_from(duration.as_micros()).unwrap_or(u64::MAX);
     let statement = Statement {
         sql: sql.to_owned(),
-        us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+        us: micros(elapsed),
+        simulated_us: micros(simulated),
     };
     let _ = RECORDER.try_with(|recorder| recorder.lock().push(statement));
 }

@@ -58,6 +58,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/api/events", get(live_stream::events))
         .route("/api/stats", get(account::stats))
         .route("/api/whoami", get(account::whoami))
+        .route("/api/info", get(account::info))
         .route("/healthz", get(account::healthz))
         .method_not_allowed_fallback(account::wrong_method);
 

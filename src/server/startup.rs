@@ -10,7 +10,7 @@ use crate::server::config::{Settings, JWT_SECRET_ENV};
 use crate::server::jwt_backend::{keys, JwtBackend, SecretSource};
 use crate::server::live_stream::LiveHub;
 use crate::server::router::build_router;
-use crate::server::session_backend::SqliteSessionStore;
+use crate::server::session_backend::SqlSessionStore;
 use crate::server::simulator::SimulationRegistry;
 use crate::server::state::AppState;
 use crate::server::db;
@@ -26,7 +26,7 @@ pub enum StartupError {
     #[error("failed to read the Leptos configuration {path}: {reason}")]
     LeptosConfig { path: String, reason: String },
     #[error("failed to open or migrate the database: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[from] db::DatabaseError),
     #[error(transparent)]
     Key(#[from] keys::KeyError),
     #[error("failed to listen on {addr}: {source}")]
@@ -48,7 +48,15 @@ pub async fn build_state(settings: Settings) -> Result<AppState, StartupError> {
         .leptos_options;
     leptos_options.site_addr = settings.addr;
 
-    let pool = db::open(&settings.data_dir).await?;
+    let database = db::open(&settings.data_dir, settings.database_url.as_deref()).await?;
+    match &settings.database_url {
+        Some(url) => tracing::info!(url = %db::redacted_url(url), "session store on PostgreSQL"),
+        None => tracing::info!(file = %settings.data_dir.join(db::DATABASE_FILE).display(), "session store on SQLite"),
+    }
+    let simulated_latency = std::time::Duration::from_millis(settings.simulated_db_latency_ms);
+    if !simulated_latency.is_zero() {
+        tracing::info!(ms = settings.simulated_db_latency_ms, "simulated DB latency added to every session statement");
+    }
     let (secret, source) = keys::load_or_generate(std::env::var(JWT_SECRET_ENV).ok(), &settings.data_dir)?;
     match &source {
         SecretSource::Environment => tracing::info!("JWT secret read from {JWT_SECRET_ENV}"),
@@ -63,8 +71,8 @@ pub async fn build_state(settings: Settings) -> Result<AppState, StartupError> {
     Ok(AppState {
         settings: Arc::new(settings),
         leptos_options,
-        session_store: SqliteSessionStore::new(pool.clone()),
-        pool,
+        session_store: SqlSessionStore::new(&database, simulated_latency),
+        database,
         jwt: Arc::new(jwt),
         hub: Arc::new(hub),
         simulations: Arc::new(SimulationRegistry::new(
@@ -123,7 +131,7 @@ fn create_data_dir(path: &Path) -> Result<(), StartupError> {
     })
 }
 
-async fn delete_expired_sessions(store: SqliteSessionStore) {
+async fn delete_expired_sessions(store: SqlSessionStore) {
     let mut interval = tokio::time::interval(SESSION_CLEANUP_EVERY);
     loop {
         interval.tick().await;

@@ -5,20 +5,20 @@ use std::sync::{Arc, OnceLock};
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use sqlx::SqlitePool;
 
 use crate::server::config::Settings;
 use crate::server::jwt_backend::JwtBackend;
 use crate::server::live_stream::LiveHub;
-use crate::server::session_backend::SqliteSessionStore;
+use crate::server::db::Database;
+use crate::server::session_backend::SqlSessionStore;
 use crate::server::simulator::SimulationRegistry;
 
 #[derive(Clone)]
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub leptos_options: LeptosOptions,
-    pub pool: SqlitePool,
-    pub session_store: SqliteSessionStore,
+    pub database: Database,
+    pub session_store: SqlSessionStore,
     pub jwt: Arc<JwtBackend>,
     pub hub: Arc<LiveHub>,
     pub simulations: Arc<SimulationRegistry>,
@@ -29,7 +29,7 @@ pub struct AppState {
 impl AppState {
     /// The session store's database, as exports and the comparison panel name it.
     pub fn database_kind(&self) -> &'static str {
-        "sqlite"
+        self.database.kind.name()
     }
 }
 

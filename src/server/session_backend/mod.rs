@@ -1,5 +1,5 @@
-//! The stateful backend: an opaque session ID in a cookie, and the session record in SQLite,
-//! loaded on every page request through tower-sessions.
+//! The stateful backend: an opaque session ID in a cookie, and the session record in SQLite or
+//! PostgreSQL, loaded on every page request through tower-sessions.
 
 pub mod store;
 
@@ -8,7 +8,7 @@ use time::Duration;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
-pub use store::SqliteSessionStore;
+pub use store::SqlSessionStore;
 
 use crate::model::User;
 use crate::server::error::AppError;
@@ -25,10 +25,10 @@ const USER_KEY: &str = "user";
 /// The layer loads a session only when a handler reads it, and writes it back only when a
 /// handler changed it, so a page request costs exactly one SELECT.
 pub fn session_layer(
-    store: SqliteSessionStore,
+    store: SqlSessionStore,
     lifetime_secs: u64,
     secure: bool,
-) -> SessionManagerLayer<SqliteSessionStore> {
+) -> SessionManagerLayer<SqlSessionStore> {
     let lifetime = Duration::seconds(i64::try_from(lifetime_secs).unwrap_or(i64::MAX));
     // NOTE: with OnInactivity the stored expiry moves only when the record is written, which
     // happens at sign-in, so in practice sessions expire a fixed time after sign-in.

@@ -1,63 +1,93 @@
-//! The SQLite session store behind tower-sessions.
+//! The SQL session store behind tower-sessions, on SQLite or PostgreSQL.
 //!
-//! tower-sessions-sqlx-store's `SqliteStore` runs its statements out of reach of any caller,
-//! and its `create` wraps an insert in a transaction, so the statements of one request could
+//! tower-sessions-sqlx-store's stores run their statements out of reach of any caller, and
+//! their `create` wraps an insert in a transaction, so the statements of one request could
 //! not be counted and timed one by one. This store implements the same `SessionStore` trait
 //! with one plain statement per call, each recorded through [`db_hits::record`].
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use rand::rngs::OsRng;
 use rand::RngCore;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
+use crate::server::db::{Database, DatabaseKind};
 use crate::server::db_hits;
 
 pub const SELECT_SESSION: &str =
-    "SELECT data FROM sessions WHERE id = ? AND expires_at > ?";
+    "SELECT data FROM sessions WHERE id = $1 AND expires_at > $2";
 pub const INSERT_SESSION: &str =
-    "INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?)";
-pub const UPSERT_SESSION: &str = "INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?) \
+    "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3)";
+pub const UPSERT_SESSION: &str = "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
      ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at";
-pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = ?";
-pub const DELETE_EXPIRED: &str = "DELETE FROM sessions WHERE expires_at <= ?";
+pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = $1";
+pub const DELETE_EXPIRED: &str = "DELETE FROM sessions WHERE expires_at <= $1";
 
-/// Session records in the `sessions` table of the app's SQLite database.
+/// Session records in the `sessions` table.
 #[derive(Clone, Debug)]
-pub struct SqliteSessionStore {
-    pool: SqlitePool,
+pub struct SqlSessionStore {
+    pool: AnyPool,
+    kind: DatabaseKind,
+    /// Delay added before every statement to imitate a distant database; zero by default.
+    simulated_latency: Duration,
 }
 
-impl SqliteSessionStore {
-    pub fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+impl SqlSessionStore {
+    pub fn new(database: &Database, simulated_latency: Duration) -> Self {
+        Self {
+            pool: database.pool.clone(),
+            kind: database.kind,
+            simulated_latency,
+        }
+    }
+
+    pub fn kind(&self) -> DatabaseKind {
+        self.kind
+    }
+
+    /// The delay added before every statement, zero unless simulated latency is on.
+    pub fn simulated_latency(&self) -> Duration {
+        self.simulated_latency
+    }
+
+    /// Waits out the simulated round trip, if any, and returns the statement's start time.
+    async fn before_statement(&self) -> Instant {
+        let started = Instant::now();
+        if !self.simulated_latency.is_zero() {
+            tokio::time::sleep(self.simulated_latency).await;
+        }
+        started
+    }
+
+    fn record(&self, sql: &str, started: Instant) {
+        db_hits::record_with_delay(sql, started.elapsed(), self.simulated_latency);
     }
 
     /// Deletes expired sessions and returns how many were removed.
     pub async fn delete_expired(&self) -> sqlx::Result<u64> {
-        let started = Instant::now();
+        let started = self.before_statement().await;
         let result = sqlx::query(DELETE_EXPIRED)
             .bind(OffsetDateTime::now_utc().unix_timestamp())
             .execute(&self.pool)
             .await;
-        db_hits::record(DELETE_EXPIRED, started.elapsed());
+        self.record(DELETE_EXPIRED, started);
         Ok(result?.rows_affected())
     }
 
     async fn insert(&self, record: &Record) -> session_store::Result<bool> {
         let data = encode(record)?;
-        let started = Instant::now();
+        let started = self.before_statement().await;
         let result = sqlx::query(INSERT_SESSION)
             .bind(record.id.to_string())
             .bind(data)
             .bind(record.expiry_date.unix_timestamp())
             .execute(&self.pool)
             .await;
-        db_hits::record(INSERT_SESSION, started.elapsed());
+        self.record(INSERT_SESSION, started);
 
         match result {
             Ok(_) => Ok(true),
@@ -76,7 +106,7 @@ pub fn random_session_id() -> Id {
 }
 
 #[async_trait]
-impl SessionStore for SqliteSessionStore {
+impl SessionStore for SqlSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         record.id = random_session_id();
         // A collision of two 128-bit random IDs is not expected, but the primary key makes one
@@ -90,25 +120,25 @@ impl SessionStore for SqliteSessionStore {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let data = encode(record)?;
-        let started = Instant::now();
+        let started = self.before_statement().await;
         let result = sqlx::query(UPSERT_SESSION)
             .bind(record.id.to_string())
             .bind(data)
             .bind(record.expiry_date.unix_timestamp())
             .execute(&self.pool)
             .await;
-        db_hits::record(UPSERT_SESSION, started.elapsed());
+        self.record(UPSERT_SESSION, started);
         result.map(|_| ()).map_err(backend_error)
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
-        let started = Instant::now();
+        let started = self.before_statement().await;
         let result: sqlx::Result<Option<(String,)>> = sqlx::query_as(SELECT_SESSION)
             .bind(session_id.to_string())
             .bind(OffsetDateTime::now_utc().unix_timestamp())
             .fetch_optional(&self.pool)
             .await;
-        db_hits::record(SELECT_SESSION, started.elapsed());
+        self.record(SELECT_SESSION, started);
         let row = result.map_err(backend_error)?;
 
         row.map(|(data,)| serde_json::from_str(&data))
@@ -117,12 +147,12 @@ impl SessionStore for SqliteSessionStore {
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
-        let started = Instant::now();
+        let started = self.before_statement().await;
         let result = sqlx::query(DELETE_SESSION)
             .bind(session_id.to_string())
             .execute(&self.pool)
             .await;
-        db_hits::record(DELETE_SESSION, started.elapsed());
+        self.record(DELETE_SESSION, started);
         result.map(|_| ()).map_err(backend_error)
     }
 }
@@ -141,10 +171,10 @@ mod tests {
     use crate::server::db;
     use crate::server::db_hits::QueryRecorder;
 
-    async fn store() -> (tempfile::TempDir, SqliteSessionStore) {
+    async fn store() -> (tempfile::TempDir, SqlSessionStore) {
         let dir = tempfile::tempdir().unwrap();
-        let pool = db::open(dir.path()).await.unwrap();
-        (dir, SqliteSessionStore::new(pool))
+        let database = db::open(dir.path(), None).await.unwrap();
+        (dir, SqlSessionStore::new(&database, Duration::ZERO))
     }
 
     fn record() -> Record {

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use crate::model::{ModeResult, SimulationStatus};
 
-const HEADER: &str = "simulation_id,state,database,virtual_users,pages_per_user,think_time_ms,\
+const HEADER: &str = "simulation_id,state,database,simulated_db_latency_ms,virtual_users,pages_per_user,think_time_ms,\
 modes,mode,requests,errors,failed_sign_ins,db_hits,duration_ms,queries_per_second,\
 requests_per_second,auth_p50_us,auth_p95_us,auth_p99_us,auth_max_us,latency_p50_us,\
 latency_p95_us,latency_p99_us,latency_max_us";
@@ -26,10 +26,11 @@ fn write_row(csv: &mut String, status: &SimulationStatus, result: &ModeResult) {
     // Every field is a number or a fixed lowercase word, so none needs quoting.
     let _ = writeln!(
         csv,
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{:.1},{:.1},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.1},{:.1},{},{},{},{},{},{},{},{}",
         status.id,
         serde_json::to_value(status.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
         status.database,
+        status.simulated_db_latency_ms,
         settings.virtual_users,
         settings.pages_per_user,
         settings.think_time_ms,
@@ -70,6 +71,7 @@ mod tests {
                 modes: SimulationModes::Both,
             },
             database: "sqlite".into(),
+            simulated_db_latency_ms: 0,
             planned_requests: 12,
             completed_requests: 12,
             started_at_ms: 0,
@@ -96,8 +98,8 @@ mod tests {
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 3);
         assert_eq!(lines[0], HEADER);
-        assert!(lines[1].starts_with("run-1,finished,sqlite,2,3,0,both,stateful,6,0,0,6,"));
-        assert!(lines[2].starts_with("run-1,finished,sqlite,2,3,0,both,jwt,6,0,0,0,"));
+        assert!(lines[1].starts_with("run-1,finished,sqlite,0,2,3,0,both,stateful,6,0,0,6,"));
+        assert!(lines[2].starts_with("run-1,finished,sqlite,0,2,3,0,both,jwt,6,0,0,0,"));
         assert_eq!(lines[1].split(',').count(), HEADER.split(',').count());
     }
 }

@@ -63,6 +63,7 @@ impl SimulationRegistry {
         owner: &VisitorId,
         request: SimulationRequest,
         database: &str,
+        simulated_db_latency_ms: u64,
         started_at_ms: u64,
     ) -> Result<Arc<SimulationRun>, AppError> {
         let planned_requests = self.validate(&request)?;
@@ -83,6 +84,7 @@ impl SimulationRegistry {
             state: SimulationState::Running,
             settings: request,
             database: database.to_owned(),
+            simulated_db_latency_ms,
             planned_requests,
             completed_requests: 0,
             started_at_ms,

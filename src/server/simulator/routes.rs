@@ -31,7 +31,13 @@ pub async fn start(
     let started_at_ms = crate::server::activity::unix_millis();
     let run = state
         .simulations
-        .register(&visitor, request, state.database_kind(), started_at_ms)?;
+        .register(
+            &visitor,
+            request,
+            state.database_kind(),
+            state.settings.simulated_db_latency_ms,
+            started_at_ms,
+        )?;
     let status = run.snapshot();
     tracing::info!(id = %status.id, visitor = visitor.short(), planned = status.planned_requests,
         "simulation started");
