@@ -38,7 +38,7 @@ pub fn LineChart(
 
     view! {
         <figure class="chart" data-testid=test_id>
-            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=label preserveAspectRatio="none">
+            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=label>
                 <line class="axis" x1=LEFT y1="4" x2=LEFT y2=HEIGHT - BOTTOM/>
                 <line class="axis" x1=LEFT y1=HEIGHT - BOTTOM x2=WIDTH y2=HEIGHT - BOTTOM/>
                 <text class="tick" x=LEFT - 6.0 y="14" text-anchor="end">
@@ -50,9 +50,17 @@ pub fn LineChart(
                 // each line's first points.
                 {move || {
                     let (max_x, max_y) = bounds();
-                    series.get().into_iter().map(|line| view! {
-                        <polyline class=format!("line {}", line.class) fill="none"
-                            points=polyline_points(&line.points, max_x, max_y)/>
+                    series.get().into_iter().map(|line| {
+                        // A dot per point, so that a series with a single point still shows.
+                        let dots = line.points.iter().map(|&(x, y)| {
+                            let (cx, cy) = to_plot(x, y, max_x, max_y);
+                            view! { <circle class=format!("dot {}", line.class) cx=cx cy=cy r="3"/> }
+                        }).collect_view();
+                        view! {
+                            <polyline class=format!("line {}", line.class) fill="none"
+                                points=polyline_points(&line.points, max_x, max_y)/>
+                            {dots}
+                        }
                     }).collect_view()
                 }}
             </svg>
@@ -67,17 +75,21 @@ pub fn LineChart(
 }
 
 fn polyline_points(points: &[(f64, f64)], max_x: f64, max_y: f64) -> String {
-    let plot_width = WIDTH - LEFT - 4.0;
-    let plot_height = HEIGHT - BOTTOM - 8.0;
     points
         .iter()
-        .map(|(x, y)| {
-            let px = LEFT + x / max_x * plot_width;
-            let py = HEIGHT - BOTTOM - y / max_y * plot_height;
+        .map(|&(x, y)| {
+            let (px, py) = to_plot(x, y, max_x, max_y);
             format!("{px:.1},{py:.1}")
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Maps a data point to SVG coordinates inside the axes.
+fn to_plot(x: f64, y: f64, max_x: f64, max_y: f64) -> (f64, f64) {
+    let plot_width = WIDTH - LEFT - 8.0;
+    let plot_height = HEIGHT - BOTTOM - 8.0;
+    (LEFT + 4.0 + x / max_x * plot_width, HEIGHT - BOTTOM - y / max_y * plot_height)
 }
 
 /// Rounds `value` up to 1, 2 or 5 times a power of ten, so the top label reads well.

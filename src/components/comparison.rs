@@ -45,8 +45,8 @@ pub fn ComparisonPanel() -> impl IntoView {
                     <thead>
                         <tr>
                             <th scope="col">"Your page requests"</th>
-                            <th scope="col">"Traditional (Stateful)"</th>
-                            <th scope="col">"JWT (Stateless)"</th>
+                            <th scope="col">"Stateful"</th>
+                            <th scope="col">"JWT"</th>
                         </tr>
                     </thead>
                     <tbody>
@@ -91,8 +91,8 @@ where
     view! {
         <tr>
             <th scope="row">{label}</th>
-            <td data-testid=format!("stateful-{test_id}")>{cell(Mode::Stateful)}</td>
-            <td data-testid=format!("jwt-{test_id}")>{cell(Mode::Jwt)}</td>
+            <td data-testid=format!("comparison-stateful-{test_id}")>{cell(Mode::Stateful)}</td>
+            <td data-testid=format!("comparison-jwt-{test_id}")>{cell(Mode::Jwt)}</td>
         </tr>
     }
 }

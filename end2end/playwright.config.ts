@@ -1,0 +1,72 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+import { defineConfig, devices } from "@playwright/test";
+
+// Runs the release build of the server against a fresh data directory, and drives it with the
+// Debian chromium package, because this suite never downloads Playwright's own browsers.
+//
+// SJ_BIN: server binary, absolute or relative to this folder (default
+//   ../target/release/session-journey).
+// SJ_PORT: loopback port the server listens on (default 3917).
+
+const repoRoot = path.resolve(__dirname, "..");
+const serverBinary = path.resolve(__dirname, process.env.SJ_BIN ?? "../target/release/session-journey");
+const port = Number(process.env.SJ_PORT ?? "3917");
+if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+  throw new Error(`SJ_PORT must be a TCP port from 1 to 65535, got ${JSON.stringify(process.env.SJ_PORT)}`);
+}
+const baseURL = `http://127.0.0.1:${port}`;
+
+// Playwright loads this file in the runner and again in every worker. The runner creates the
+// directory and hands its path to the workers through the environment, so one run makes one
+// directory. global-teardown.ts deletes it after the tests.
+// NOTE: a command that runs no tests, such as `playwright test --list`, leaves an empty one.
+process.env.SJ_E2E_DATA_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), "session-journey-e2e-"));
+const dataDir = process.env.SJ_E2E_DATA_DIR;
+
+export default defineConfig({
+  testDir: "./tests",
+  fullyParallel: true,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  workers: 2,
+  reporter: [["list"], ["html", { open: "never" }]],
+  globalTeardown: "./global-teardown.ts",
+  use: {
+    baseURL,
+    trace: "retain-on-failure",
+    screenshot: "only-on-failure",
+  },
+  projects: [
+    {
+      name: "chromium",
+      use: {
+        ...devices["Desktop Chrome"],
+        launchOptions: {
+          executablePath: "/usr/bin/chromium",
+          headless: true,
+          args: [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+          ],
+        },
+      },
+    },
+  ],
+  webServer: {
+    command: `"${serverBinary}" --addr 127.0.0.1:${port} --data-dir "${dataDir}"`,
+    // The server reads Leptos.toml and serves target/site relative to its working directory.
+    cwd: repoRoot,
+    url: `${baseURL}/healthz`,
+    reuseExistingServer: false,
+    timeout: 30_000,
+    gracefulShutdown: { signal: "SIGTERM", timeout: 5_000 },
+  },
+});
