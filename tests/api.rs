@@ -1,0 +1,10 @@
+//! Integration tests. Each test starts the real server on a loopback port with its own data
+//! directory and sends it HTTP requests, as a browser would.
+
+mod common;
+
+mod bad_input;
+mod jwt_attacks;
+mod live_stream;
+mod pages;
+mod restart;

@@ -1,0 +1,560 @@
+//! Test harness: runs the real server on a loopback port with its own data directory and
+//! talks to it over HTTP with cookie-keeping clients, as a browser would.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use clap::Parser;
+use futures::{Stream, StreamExt};
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use session_journey::model::{Counters, LogLine, LoginResponse, Stats};
+use session_journey::server::config::Settings;
+use session_journey::server::startup::{self, StartupError};
+use sqlx::{Connection, SqliteConnection};
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Failure guard for every wait on the server: a request, a stream event or a shutdown.
+/// Tests never sleep. They fail when an expected response or event does not arrive in time.
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// File names inside the data directory, as the server writes them.
+pub const DATABASE_FILE: &str = "session-journey.sqlite3";
+pub const KEY_FILE: &str = "jwt-hs256.key";
+
+/// Cookie names the server sets.
+pub const SESSION_COOKIE: &str = "sj_session";
+pub const TOKEN_COOKIE: &str = "sj_token";
+pub const VISITOR_COOKIE: &str = "sj_visitor";
+
+/// The statements the session store runs to load, create and delete a session, written with
+/// numbered parameters so that one text runs on SQLite and PostgreSQL.
+pub const SELECT_SESSION: &str = "SELECT data FROM sessions WHERE id = $1 AND expires_at > $2";
+pub const INSERT_SESSION: &str = "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3)";
+pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = $1";
+
+const LEPTOS_CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/Leptos.toml");
+
+pub fn counters(db_hits: u64, stateful_requests: u64, jwt_requests: u64) -> Counters {
+    Counters {
+        db_hits,
+        stateful_requests,
+        jwt_requests,
+    }
+}
+
+/// A running server with its data directory and a first visitor, whose request helpers are
+/// reachable through `Deref`.
+pub struct TestApp {
+    /// Address the server listens on. A restart moves it to a new port.
+    pub addr: SocketAddr,
+    visitor: Visitor,
+    shared_addr: Arc<RwLock<SocketAddr>>,
+    extra_args: Vec<String>,
+    server: Option<RunningServer>,
+    // Dropped last, so the directory outlives the server that uses it.
+    data_dir: TempDir,
+}
+
+struct RunningServer {
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), StartupError>>,
+}
+
+impl TestApp {
+    /// Starts a server with the default settings.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Starts a server with `extra_args` added to its command line, e.g.
+    /// `["--max-streams-per-visitor", "2"]`.
+    pub async fn spawn_with(extra_args: &[&str]) -> Self {
+        // The server reads these variables as defaults, so a value set in the shell would
+        // change the limits the tests expect or replace the generated key file.
+        let overrides: Vec<String> = std::env::vars_os()
+            .filter_map(|(name, _)| name.into_string().ok())
+            .filter(|name| name.starts_with("SESSION_JOURNEY_"))
+            .collect();
+        assert!(overrides.is_empty(), "unset {overrides:?} before running the tests");
+
+        let data_dir = tempfile::tempdir().expect("failed to create a temporary data directory");
+        let extra_args: Vec<String> = extra_args.iter().map(ToString::to_string).collect();
+        let (addr, server) = start_server(data_dir.path(), &extra_args).await;
+        let shared_addr = Arc::new(RwLock::new(addr));
+        let visitor = Visitor::new(Arc::clone(&shared_addr), true);
+        Self {
+            addr,
+            visitor,
+            shared_addr,
+            extra_args,
+            server: Some(server),
+            data_dir,
+        }
+    }
+
+    /// Stops the server gracefully and waits until `serve` has returned.
+    pub async fn stop(&mut self) {
+        let server = self.server.take().expect("the server is not running");
+        // The receiver is gone only when serve already ended, which the join below reports.
+        let _ = server.shutdown.send(());
+        let result = tokio::time::timeout(STEP_TIMEOUT, server.task)
+            .await
+            .expect("the server did not stop within the timeout")
+            .expect("the server task panicked");
+        result.expect("serve returned an error");
+    }
+
+    /// Stops the server and starts a new one on the same data directory and settings. The
+    /// visitors keep their cookies, which a browser sends to any port of the same host.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let (addr, server) = start_server(self.data_dir.path(), &self.extra_args).await;
+        *self.shared_addr.write().unwrap() = addr;
+        self.addr = addr;
+        self.server = Some(server);
+    }
+
+    /// Returns a second browser: its own cookie store, so its own visitor ID and credentials.
+    pub fn new_visitor(&self) -> Visitor {
+        Visitor::new(Arc::clone(&self.shared_addr), true)
+    }
+
+    /// Returns a client that keeps no cookies, for requests that must carry only the
+    /// headers a test sets.
+    pub fn cookieless(&self) -> Visitor {
+        Visitor::new(Arc::clone(&self.shared_addr), false)
+    }
+
+    pub fn key_file(&self) -> PathBuf {
+        self.data_dir.path().join(KEY_FILE)
+    }
+
+    /// Reads the HS256 secret that the server generated into its data directory.
+    pub fn signing_key(&self) -> Vec<u8> {
+        let text = std::fs::read_to_string(self.key_file()).expect("failed to read the key file");
+        hex::decode(text.trim()).expect("the key file is not hex text")
+    }
+
+    /// Counts the rows of the `sessions` table, reading the database file directly.
+    pub async fn session_rows(&self) -> i64 {
+        let path = self.data_dir.path().join(DATABASE_FILE);
+        let url = format!("sqlite://{}", path.display());
+        let mut connection = SqliteConnection::connect(&url)
+            .await
+            .expect("failed to open the database file");
+        let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sessions")
+            .fetch_one(&mut connection)
+            .await
+            .expect("failed to count sessions");
+        connection.close().await.expect("failed to close the database");
+        rows
+    }
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Visitor;
+
+    fn deref(&self) -> &Visitor {
+        &self.visitor
+    }
+}
+
+async fn start_server(data_dir: &Path, extra_args: &[String]) -> (SocketAddr, RunningServer) {
+    let data_dir = data_dir.to_str().expect("the temporary directory path is not UTF-8");
+    let mut args = vec![
+        "session-journey",
+        "--data-dir",
+        data_dir,
+        "--addr",
+        "127.0.0.1:0",
+        "--leptos-config",
+        LEPTOS_CONFIG,
+    ];
+    args.extend(extra_args.iter().map(String::as_str));
+    let settings = Settings::parse_from(args);
+
+    let state = startup::build_state(settings).await.expect("failed to build the server state");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("failed to bind a loopback port");
+    let addr = listener.local_addr().expect("the listener has no local address");
+    let (shutdown, shutdown_received) = oneshot::channel::<()>();
+    let task = tokio::spawn(startup::serve(listener, state, async move {
+        let _ = shutdown_received.await;
+    }));
+    (addr, RunningServer { shutdown, task })
+}
+
+/// One browser: a reqwest client with its own cookie store, and helpers named after the API.
+pub struct Visitor {
+    /// Sends the stored cookies and stores the ones responses set (when the visitor has a
+    /// cookie store).
+    pub client: reqwest::Client,
+    /// Sends only the headers a test sets. reqwest replaces an explicit Cookie header with the
+    /// store's cookies, so crafted cookies go through this client.
+    plain_client: reqwest::Client,
+    jar: Option<Arc<Jar>>,
+    addr: Arc<RwLock<SocketAddr>>,
+}
+
+impl Visitor {
+    fn new(addr: Arc<RwLock<SocketAddr>>, keep_cookies: bool) -> Self {
+        let jar = keep_cookies.then(|| Arc::new(Jar::default()));
+        let mut builder = reqwest::Client::builder().no_proxy();
+        if let Some(jar) = &jar {
+            builder = builder.cookie_provider(Arc::clone(jar));
+        }
+        Self {
+            client: builder.build().expect("failed to build the HTTP client"),
+            plain_client: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("failed to build the HTTP client"),
+            jar,
+            addr,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr.read().unwrap())
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    /// Returns a request that carries `cookie_header` as its only cookies.
+    pub fn request_with_cookies(&self, method: Method, path: &str, cookie_header: &str) -> RequestBuilder {
+        self.plain_client
+            .request(method, self.url(path))
+            .header(COOKIE, cookie_header)
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        send(self.request(Method::GET, path)).await
+    }
+
+    /// `POST /api/login` with `{"name": name}`.
+    pub async fn login(&self, name: &str) -> Reply {
+        let request = self.request(Method::POST, "/api/login").json(&json!({ "name": name }));
+        send(request).await
+    }
+
+    /// Signs in and returns the body, failing the test unless the server returned 200.
+    pub async fn sign_in(&self, name: &str) -> LoginResponse {
+        let reply = self.login(name).await;
+        assert_eq!(reply.status, StatusCode::OK, "sign-in failed: {reply:?}");
+        reply.parse()
+    }
+
+    /// `GET /api/stateful/pages/{page}`.
+    pub async fn stateful_page(&self, page: &str) -> Reply {
+        self.get(&format!("/api/stateful/pages/{page}")).await
+    }
+
+    /// `GET /api/jwt/pages/{page}`.
+    pub async fn jwt_page(&self, page: &str) -> Reply {
+        self.get(&format!("/api/jwt/pages/{page}")).await
+    }
+
+    /// `GET /api/jwt/pages/{page}` with `Authorization: Bearer {token}`.
+    pub async fn jwt_page_with_token(&self, page: &str, token: &str) -> Reply {
+        self.jwt_page_with_authorization(page, &format!("Bearer {token}")).await
+    }
+
+    /// `GET /api/jwt/pages/{page}` with the given Authorization header.
+    pub async fn jwt_page_with_authorization(&self, page: &str, authorization: &str) -> Reply {
+        let request = self
+            .request(Method::GET, &format!("/api/jwt/pages/{page}"))
+            .header(AUTHORIZATION, authorization);
+        send(request).await
+    }
+
+    /// `GET /api/stats`, failing the test unless the server returned 200.
+    pub async fn stats(&self) -> Stats {
+        let reply = self.get("/api/stats").await;
+        assert_eq!(reply.status, StatusCode::OK, "stats failed: {reply:?}");
+        reply.parse()
+    }
+
+    /// `POST /api/reset`.
+    pub async fn reset(&self) -> Reply {
+        send(self.request(Method::POST, "/api/reset")).await
+    }
+
+    /// `POST /api/logout`.
+    pub async fn logout(&self) -> Reply {
+        send(self.request(Method::POST, "/api/logout")).await
+    }
+
+    /// Opens `GET /api/events`. Returns the stream on 200, else the error response.
+    pub async fn events(&self) -> Result<EventStream, Reply> {
+        let pending = self.request(Method::GET, "/api/events").send();
+        let response = tokio::time::timeout(STEP_TIMEOUT, pending)
+            .await
+            .expect("GET /api/events timed out")
+            .expect("GET /api/events failed");
+        if response.status() != StatusCode::OK {
+            return Err(read_reply(response).await);
+        }
+        Ok(EventStream {
+            body: Box::pin(response.bytes_stream().map(|chunk| chunk.map(|bytes| bytes.to_vec()))),
+            buffer: Vec::new(),
+        })
+    }
+
+    /// Opens the live stream and reads its first event, which is always `counters`.
+    pub async fn open_events(&self) -> (EventStream, Stats) {
+        let mut stream = self.events().await.expect("GET /api/events was rejected");
+        let initial = stream.next_counters().await;
+        (stream, initial)
+    }
+
+    /// Returns the value of the stored cookie `name` for this server.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.stored_cookies()
+            .into_iter()
+            .find(|(stored, _)| stored == name)
+            .map(|(_, value)| value)
+    }
+
+    /// Returns a Cookie header with the stored cookies after applying `overrides`: a value
+    /// replaces or adds that cookie, `None` leaves it out.
+    pub fn cookies_with(&self, overrides: &[(&str, Option<&str>)]) -> String {
+        let mut cookies = self.stored_cookies();
+        for (name, value) in overrides {
+            cookies.retain(|(stored, _)| stored != name);
+            if let Some(value) = value {
+                cookies.push(((*name).to_owned(), (*value).to_owned()));
+            }
+        }
+        let pairs: Vec<String> = cookies.iter().map(|(name, value)| format!("{name}={value}")).collect();
+        pairs.join("; ")
+    }
+
+    fn stored_cookies(&self) -> Vec<(String, String)> {
+        let Some(jar) = &self.jar else {
+            return Vec::new();
+        };
+        let url = self.url("/").parse().expect("invalid server URL");
+        let Some(header) = jar.cookies(&url) else {
+            return Vec::new();
+        };
+        let header = header.to_str().expect("stored cookies are not text").to_owned();
+        header
+            .split("; ")
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect()
+    }
+}
+
+/// A response: status, headers and the body as JSON (`Value::Null` when it is not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub body: Value,
+}
+
+impl Reply {
+    /// Returns the `error` field of an API error body, or "" when there is none.
+    pub fn error_code(&self) -> &str {
+        self.body["error"].as_str().unwrap_or_default()
+    }
+
+    pub fn parse<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_value(self.body.clone())
+            .unwrap_or_else(|error| panic!("unexpected response body ({error}): {}", self.text))
+    }
+
+    /// Returns the Set-Cookie header that sets cookie `name`, if any.
+    pub fn set_cookie(&self, name: &str) -> Option<&str> {
+        let prefix = format!("{name}=");
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .find(|value| value.starts_with(&prefix))
+    }
+
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers.get(CONTENT_TYPE).and_then(|value| value.to_str().ok())
+    }
+}
+
+/// Sends `request` and reads the whole response. Fails the test on a transport error, a
+/// timeout or a 5xx status other than 503, because no input may make the server fail.
+pub async fn send(request: RequestBuilder) -> Reply {
+    let response = tokio::time::timeout(STEP_TIMEOUT, request.send())
+        .await
+        .expect("the request timed out")
+        .expect("the request failed");
+    read_reply(response).await
+}
+
+async fn read_reply(response: reqwest::Response) -> Reply {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = tokio::time::timeout(STEP_TIMEOUT, response.text())
+        .await
+        .expect("reading the response body timed out")
+        .expect("reading the response body failed");
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let reply = Reply {
+        status,
+        headers,
+        text,
+        body,
+    };
+    // 503 is the server-wide stream limit. Any other 5xx means the server failed.
+    let failed = reply.status.is_server_error() && reply.status != StatusCode::SERVICE_UNAVAILABLE;
+    assert!(!failed, "the server returned a 5xx: {reply:?}");
+    reply
+}
+
+/// One Server-Sent Event: its `event:` name and its `data:` parsed as JSON.
+#[derive(Debug)]
+pub struct SseEvent {
+    pub name: String,
+    pub data: Value,
+}
+
+/// A reader of `GET /api/events` that yields parsed events.
+pub struct EventStream {
+    body: Pin<Box<dyn Stream<Item = reqwest::Result<Vec<u8>>> + Send>>,
+    buffer: Vec<u8>,
+}
+
+impl EventStream {
+    /// Waits for the next event, skipping keep-alive comments. Fails the test when none
+    /// arrives within [`STEP_TIMEOUT`] or the stream ends.
+    pub async fn next_event(&mut self) -> SseEvent {
+        tokio::time::timeout(STEP_TIMEOUT, self.read_event())
+            .await
+            .expect("no live event arrived within the timeout")
+            .expect("the live stream ended")
+    }
+
+    /// Waits for the end of the stream, failing the test if an event arrives first.
+    pub async fn expect_end(&mut self) {
+        let next = tokio::time::timeout(STEP_TIMEOUT, self.read_event())
+            .await
+            .expect("the live stream did not end within the timeout");
+        assert!(next.is_none(), "expected the stream to end, got {next:?}");
+    }
+
+    /// Waits for the next event and returns its data, failing the test unless it is `name`.
+    pub async fn expect_event(&mut self, name: &str) -> Value {
+        let event = self.next_event().await;
+        assert_eq!(event.name, name, "unexpected event: {event:?}");
+        event.data
+    }
+
+    pub async fn next_log(&mut self) -> LogLine {
+        let data = self.expect_event("log").await;
+        serde_json::from_value(data).expect("a log event does not hold a log line")
+    }
+
+    pub async fn next_counters(&mut self) -> Stats {
+        let data = self.expect_event("counters").await;
+        serde_json::from_value(data).expect("a counters event does not hold stats")
+    }
+
+    /// Returns `None` when the server ends the stream.
+    async fn read_event(&mut self) -> Option<SseEvent> {
+        loop {
+            while let Some(end) = find_block_end(&self.buffer) {
+                let block: Vec<u8> = self.buffer.drain(..end).collect();
+                let block = String::from_utf8(block).expect("an event is not UTF-8");
+                if let Some(event) = parse_block(&block) {
+                    return Some(event);
+                }
+            }
+            match self.body.next().await? {
+                Ok(chunk) => self.buffer.extend_from_slice(&chunk),
+                Err(error) => panic!("reading the live stream failed: {error}"),
+            }
+        }
+    }
+}
+
+/// Returns the length of the first complete event block, including its blank line.
+fn find_block_end(buffer: &[u8]) -> Option<usize> {
+    buffer
+        .windows(2)
+        .position(|pair| pair == b"\n\n")
+        .map(|position| position + 2)
+}
+
+/// Parses one event block. Returns `None` for a block with no data, such as a keep-alive
+/// comment.
+fn parse_block(block: &str) -> Option<SseEvent> {
+    let mut name = "message".to_owned();
+    let mut data: Vec<&str> = Vec::new();
+    for line in block.lines() {
+        if let Some(value) = line.strip_prefix("event:") {
+            name = value.trim_start().to_owned();
+        } else if let Some(value) = line.strip_prefix("data:") {
+            data.push(value.strip_prefix(' ').unwrap_or(value));
+        }
+    }
+    if data.is_empty() {
+        return None;
+    }
+    let data = data.join("\n");
+    let data = serde_json::from_str(&data)
+        .unwrap_or_else(|error| panic!("event {name} has data that is not JSON ({error}): {data}"));
+    Some(SseEvent { name, data })
+}
+
+/// A signed-in visitor with an open live stream, for tests that send one bad request and
+/// check its response, its log line and that it left the sessions table alone.
+pub struct WatchedVisitor {
+    pub app: TestApp,
+    pub events: EventStream,
+    pub login: LoginResponse,
+    pub session_rows: i64,
+}
+
+impl WatchedVisitor {
+    pub async fn start() -> Self {
+        let app = TestApp::spawn().await;
+        let login = app.sign_in("Ada").await;
+        let (events, _) = app.open_events().await;
+        let session_rows = app.session_rows().await;
+        assert_eq!(session_rows, 1);
+        Self {
+            app,
+            events,
+            login,
+            session_rows,
+        }
+    }
+
+    /// Checks that `reply` is the error `status` with code `code`, that the sessions table
+    /// kept its row count, and that the live log showed the request with that status.
+    /// Returns the log line.
+    pub async fn assert_rejected(&mut self, reply: &Reply, status: StatusCode, code: &str) -> LogLine {
+        assert_eq!(reply.status, status, "unexpected status: {reply:?}");
+        assert_eq!(reply.error_code(), code, "unexpected error code: {reply:?}");
+        assert_eq!(reply.content_type(), Some("application/json"));
+        assert_eq!(self.app.session_rows().await, self.session_rows, "the sessions table changed");
+
+        let line = self.events.next_log().await;
+        assert_eq!(line.status, status.as_u16(), "unexpected log line: {line:?}");
+        let prefix = format!("{code}: ");
+        assert!(line.message.starts_with(&prefix), "unexpected log message: {}", line.message);
+        self.events.next_counters().await;
+        line
+    }
+}
