@@ -46,6 +46,7 @@ pub struct User {
 
 /// Body of `POST /api/login`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub name: String,
 }
@@ -238,6 +239,7 @@ impl SimulationModes {
 
 /// Body of `POST /api/simulations`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SimulationRequest {
     pub virtual_users: u32,
     pub pages_per_user: u32,

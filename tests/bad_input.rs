@@ -135,11 +135,28 @@ async fn malformed_json_is_rejected() {
 async fn wrong_field_type_is_rejected() {
     let mut watched = WatchedVisitor::start().await;
 
-    for body in [json!({ "name": 5 }), json!({ "name": null }), json!({}), json!("Ada")] {
+    for body in [
+        json!({ "name": 5 }),
+        json!({ "name": null }),
+        json!({}),
+        json!({ "name": "Ada", "role": "admin" }),
+    ] {
         let request = watched.app.request(Method::POST, "/api/login").json(&body);
         let reply = send(request).await;
 
         watched.assert_rejected(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field").await;
+    }
+}
+
+#[tokio::test]
+async fn non_object_body_is_rejected() {
+    let mut watched = WatchedVisitor::start().await;
+
+    for body in [json!("Ada"), json!(["Ada"]), json!(7)] {
+        let request = watched.app.request(Method::POST, "/api/login").json(&body);
+        let reply = send(request).await;
+
+        watched.assert_rejected(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await;
     }
 }
 

@@ -93,10 +93,25 @@ where
     type Rejection = AppError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        let Json(value) = Json::<serde_json::Value>::from_request(request, state)
+            .await
+            .map_err(json_rejection)?;
+        // serde's derived structs also accept a JSON array of the fields in order; the API
+        // promises objects, so anything else is rejected before it reaches the handler.
+        if !value.is_object() {
+            return Err(AppError::client(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                "the request body must be a JSON object",
+            ));
         }
+        serde_json::from_value(value).map(Self).map_err(|error| {
+            AppError::client(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                format!("the JSON body does not match the expected fields: {error}"),
+            )
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -73,7 +73,7 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
         .layer(from_fn_with_state(Arc::clone(&state.hub), limits::limit_header_size))
-        .layer(from_fn(visitor::ensure_visitor))
+        .layer(from_fn_with_state(state.settings.secure_cookies, visitor::ensure_visitor))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -1,7 +1,7 @@
 //! The visitor: one browser, named by a random ID in its own cookie, separate from both
 //! credentials so that the live log and counters work in both modes and after logout.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
@@ -46,8 +46,14 @@ impl VisitorId {
 }
 
 /// Middleware that puts the request's [`VisitorId`] into its extensions, issuing a new ID
-/// (and cookie) when the request has none or a malformed one.
-pub async fn ensure_visitor(cookies: CookieJar, mut request: Request, next: Next) -> Response {
+/// (and cookie) when the request has none or a malformed one. The state says whether cookies
+/// are marked Secure.
+pub async fn ensure_visitor(
+    State(secure_cookies): State<bool>,
+    cookies: CookieJar,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let existing = cookies
         .get(VISITOR_COOKIE)
         .and_then(|cookie| VisitorId::parse(cookie.value()));
@@ -63,6 +69,7 @@ pub async fn ensure_visitor(cookies: CookieJar, mut request: Request, next: Next
         let cookie = Cookie::build((VISITOR_COOKIE, visitor.as_str().to_owned()))
             .http_only(true)
             .same_site(SameSite::Lax)
+            .secure(secure_cookies)
             .path("/")
             .max_age(time::Duration::seconds(VISITOR_COOKIE_MAX_AGE_SECS))
             .build();
