@@ -143,6 +143,9 @@ pub struct LogLine {
     /// True when the statements count towards DB Hits (page requests only).
     pub counted: bool,
     pub auth_us: Option<u64>,
+    /// Size of the credential the request carried (session cookie or token), in bytes.
+    #[serde(default)]
+    pub credential_bytes: Option<u64>,
     pub status: u16,
     pub total_us: u64,
     /// What happened, in words: the served page, or the reason for an error.
@@ -199,6 +202,8 @@ pub struct ModeSummary {
     pub auth: LatencySummary,
     /// Whole-request time, measured by the server from the first middleware to the response.
     pub total: LatencySummary,
+    /// Size of the credential of the latest request, in bytes; 0 before the first.
+    pub credential_bytes: u64,
 }
 
 impl ModeSummary {

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::client;
+use crate::components::claims::ClaimsPanel;
 use crate::components::comparison::ComparisonPanel;
 use crate::components::dashboard_state::DashboardState;
 use crate::components::db_activity::DatabaseActivity;
@@ -60,6 +61,7 @@ pub fn Dashboard() -> impl IntoView {
         </div>
         <div class="stack">
             <ComparisonPanel/>
+            <ClaimsPanel/>
             <SimulateTraffic/>
         </div>
     }

@@ -1,6 +1,7 @@
 //! The dashboard's UI components.
 
 pub mod chart;
+pub mod claims;
 pub mod comparison;
 pub mod dashboard;
 pub mod dashboard_state;

@@ -56,6 +56,7 @@ pub async fn login(
     let mut response = (cookies.add(cookie), Json(LoginResponse { user, token })).into_response();
     response.extensions_mut().insert(RequestOutcome {
         auth_us: None,
+        credential_bytes: None,
         message,
     });
     Ok(response)
@@ -76,6 +77,7 @@ pub async fn logout(session: Session, cookies: CookieJar) -> Result<Response, Ap
     let mut response = (cookies.remove(removal), Json(json!({ "signed_out": true }))).into_response();
     response.extensions_mut().insert(RequestOutcome {
         auth_us: None,
+        credential_bytes: None,
         message: message.to_owned(),
     });
     Ok(response)
@@ -118,6 +120,7 @@ pub async fn reset(
     let mut response = Json(hub.stats(&visitor)).into_response();
     response.extensions_mut().insert(RequestOutcome {
         auth_us: None,
+        credential_bytes: None,
         message: "counters reset to zero".to_owned(),
     });
     response

@@ -39,6 +39,8 @@ pub struct ActivityContext {
 pub struct RequestOutcome {
     /// Time the authentication step took, in microseconds.
     pub auth_us: Option<u64>,
+    /// Size of the credential the request carried, in bytes.
+    pub credential_bytes: Option<u64>,
     /// What happened, in words, for a successful request.
     pub message: String,
 }
@@ -79,6 +81,7 @@ pub async fn record_activity(
     let line = LogLine {
         statements,
         auth_us: outcome.auth_us,
+        credential_bytes: outcome.credential_bytes,
         ..line
     };
     match context.kind {
@@ -107,6 +110,7 @@ pub fn log_line(method: &str, path: &str, status: u16, total_us: u64, message: S
         statements: Vec::<Statement>::new(),
         counted: false,
         auth_us: None,
+        credential_bytes: None,
         status,
         total_us,
         message,

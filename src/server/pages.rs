@@ -23,7 +23,10 @@ pub async fn stateful_page(
     cookies: CookieJar,
 ) -> Response {
     let started = Instant::now();
-    serve_page(Mode::Stateful, &page, started, || async {
+    let credential_bytes = cookies
+        .get(session_backend::SESSION_COOKIE)
+        .map(|cookie| cookie.name().len() + 1 + cookie.value().len());
+    serve_page(Mode::Stateful, &page, started, credential_bytes, || async {
         session_backend::authenticate(&session, &cookies).await
     })
     .await
@@ -38,14 +41,21 @@ pub async fn jwt_page(
     cookies: CookieJar,
 ) -> Response {
     let started = Instant::now();
-    serve_page(Mode::Jwt, &page, started, || async {
+    let credential_bytes = jwt_backend::credential_bytes(&headers, &cookies);
+    serve_page(Mode::Jwt, &page, started, credential_bytes, || async {
         let token = jwt_backend::token_from_request(&headers, &cookies)?;
         state.jwt.verify(token).map(|claims| claims.user())
     })
     .await
 }
 
-async fn serve_page<F, Fut>(mode: Mode, page: &str, started: Instant, authenticate: F) -> Response
+async fn serve_page<F, Fut>(
+    mode: Mode,
+    page: &str,
+    started: Instant,
+    credential_bytes: Option<usize>,
+    authenticate: F,
+) -> Response
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<User, AppError>>,
@@ -84,6 +94,7 @@ where
     };
     response.extensions_mut().insert(RequestOutcome {
         auth_us: Some(auth_us),
+        credential_bytes: credential_bytes.map(|bytes| bytes as u64),
         message,
     });
     response

@@ -151,6 +151,17 @@ pub fn token_from_request<'a>(
     })
 }
 
+/// Returns the size in bytes of the credential a JWT request carries: the Authorization
+/// header value when present, else the token cookie as `name=value`.
+pub fn credential_bytes(headers: &HeaderMap, cookies: &CookieJar) -> Option<usize> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        return Some(value.len());
+    }
+    cookies
+        .get(TOKEN_COOKIE)
+        .map(|cookie| cookie.name().len() + 1 + cookie.value().len())
+}
+
 fn rejection(kind: &ErrorKind) -> AppError {
     let (code, reason) = match kind {
         ErrorKind::ExpiredSignature => ("token_expired", "the token has expired".to_owned()),

@@ -7,10 +7,19 @@ use crate::model::{Comparison, LatencySummary, Mode, ModeSummary};
 /// Requests per mode whose timings are kept for the percentiles.
 pub const SAMPLES_PER_MODE: usize = 500;
 
+/// What the server measured for one page request.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RequestTiming {
+    pub auth_us: u64,
+    pub total_us: u64,
+    pub credential_bytes: u64,
+}
+
 #[derive(Default)]
 struct ModeHistory {
     requests: u64,
     db_hits: u64,
+    credential_bytes: u64,
     /// (auth step, whole request) in microseconds, oldest first.
     samples: VecDeque<(u64, u64)>,
 }
@@ -25,6 +34,7 @@ impl ModeHistory {
             sampled: self.samples.len() as u64,
             auth: LatencySummary::from_samples(&mut auth),
             total: LatencySummary::from_samples(&mut total),
+            credential_bytes: self.credential_bytes,
         }
     }
 }
@@ -37,7 +47,7 @@ pub struct RequestHistory {
 }
 
 impl RequestHistory {
-    pub fn record(&mut self, mode: Mode, db_hits: u64, auth_us: u64, total_us: u64) {
+    pub fn record(&mut self, mode: Mode, db_hits: u64, timing: RequestTiming) {
         let history = match mode {
             Mode::Stateful => &mut self.stateful,
             Mode::Jwt => &mut self.jwt,
@@ -47,7 +57,10 @@ impl RequestHistory {
         if history.samples.len() == SAMPLES_PER_MODE {
             history.samples.pop_front();
         }
-        history.samples.push_back((auth_us, total_us));
+        history.samples.push_back((timing.auth_us, timing.total_us));
+        if timing.credential_bytes > 0 {
+            history.credential_bytes = timing.credential_bytes;
+        }
     }
 
     /// Summarises both modes. Sorts up to [`SAMPLES_PER_MODE`] samples per mode, so callers
@@ -64,13 +77,21 @@ impl RequestHistory {
 mod tests {
     use super::*;
 
+    fn timing(auth_us: u64, total_us: u64) -> RequestTiming {
+        RequestTiming {
+            auth_us,
+            total_us,
+            credential_bytes: 0,
+        }
+    }
+
     #[test]
     fn comparison_counts_and_percentiles() {
         let mut history = RequestHistory::default();
         for auth in 1..=10 {
-            history.record(Mode::Stateful, 1, auth, auth * 10);
+            history.record(Mode::Stateful, 1, timing(auth, auth * 10));
         }
-        history.record(Mode::Jwt, 0, 3, 30);
+        history.record(Mode::Jwt, 0, timing(3, 30));
 
         let comparison = history.comparison();
         assert_eq!(comparison.stateful.requests, 10);
@@ -85,7 +106,7 @@ mod tests {
     fn samples_are_capped_but_counts_are_not() {
         let mut history = RequestHistory::default();
         for _ in 0..SAMPLES_PER_MODE + 5 {
-            history.record(Mode::Jwt, 0, 1, 1);
+            history.record(Mode::Jwt, 0, timing(1, 1));
         }
         let summary = history.comparison().jwt;
         assert_eq!(summary.requests, (SAMPLES_PER_MODE + 5) as u64);

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use tokio::sync::{broadcast, watch, OwnedSemaphorePermit, Semaphore};
 
-use super::history::RequestHistory;
+use super::history::{RequestHistory, RequestTiming};
 use crate::model::{Counters, LogLine, Mode, SimulationStatus, Stats};
 use crate::server::visitor::VisitorId;
 
@@ -126,14 +126,18 @@ impl LiveHub {
     /// Adds one page request in `mode` that ran `db_hits` statements, then sends `line` and the
     /// new counters to the visitor's streams.
     pub fn record_page_request(&self, visitor: &VisitorId, mode: Mode, db_hits: u64, line: LogLine) {
-        let (auth_us, total_us) = (line.auth_us.unwrap_or(0), line.total_us);
+        let timing = RequestTiming {
+            auth_us: line.auth_us.unwrap_or(0),
+            total_us: line.total_us,
+            credential_bytes: line.credential_bytes.unwrap_or(0),
+        };
         self.publish(visitor, line, |channel| {
             channel.counters.db_hits += db_hits;
             match mode {
                 Mode::Stateful => channel.counters.stateful_requests += 1,
                 Mode::Jwt => channel.counters.jwt_requests += 1,
             }
-            channel.history.record(mode, db_hits, auth_us, total_us);
+            channel.history.record(mode, db_hits, timing);
         });
     }
 
@@ -291,6 +295,7 @@ mod tests {
             statements: Vec::new(),
             counted: false,
             auth_us: None,
+            credential_bytes: None,
             status: 200,
             total_us: 0,
             message: message.into(),

@@ -55,6 +55,7 @@ pub async fn start(
     let mut response = (StatusCode::CREATED, [(header::LOCATION, location)], Json(status)).into_response();
     response.extensions_mut().insert(RequestOutcome {
         auth_us: None,
+        credential_bytes: None,
         message,
     });
     Ok(response)
@@ -81,6 +82,7 @@ pub async fn cancel(
     let mut response = Json(run.snapshot()).into_response();
     response.extensions_mut().insert(RequestOutcome {
         auth_us: None,
+        credential_bytes: None,
         message: format!("simulation {} cancelled", &id[..id.len().min(8)]),
     });
     Ok(response)
