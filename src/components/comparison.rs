@@ -40,33 +40,39 @@ pub fn ComparisonPanel() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="comparison-title">
             <h2 id="comparison-title">"Side by side"</h2>
-            <div class="table-wrap">
-                <table class="comparison" data-testid="comparison">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Your page requests"</th>
-                            <th scope="col">"Stateful"</th>
-                            <th scope="col">"JWT"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        <SummaryRow label="Requests" summary test_id="requests" read=|s| s.requests.to_string()/>
-                        <SummaryRow label="DB hits" summary test_id="db-hits" read=|s| s.db_hits.to_string()/>
-                        <SummaryRow label="DB hits per request" summary test_id="hits-per-request"
-                            read=|s| format!("{:.2}", s.db_hits_per_request())/>
-                        <SummaryRow label="Auth p50 / p95 / p99" summary test_id="auth"
-                            read=|s| format!("{} / {} / {} µs", s.auth.p50_us, s.auth.p95_us, s.auth.p99_us)/>
-                        <SummaryRow label="Request p50 / p95 / p99" summary test_id="total"
-                            read=|s| format!("{} / {} / {} µs", s.total.p50_us, s.total.p95_us, s.total.p99_us)/>
-                    </tbody>
-                </table>
+            <div class="charts">
+                <div>
+                    <div class="table-wrap">
+                        <table class="comparison" data-testid="comparison">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Your page requests"</th>
+                                    <th scope="col">"Stateful"</th>
+                                    <th scope="col">"JWT"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                <SummaryRow label="Requests" summary test_id="requests"
+                                    read=|s| s.requests.to_string()/>
+                                <SummaryRow label="DB hits" summary test_id="db-hits"
+                                    read=|s| s.db_hits.to_string()/>
+                                <SummaryRow label="DB hits per request" summary test_id="hits-per-request"
+                                    read=|s| format!("{:.2}", s.db_hits_per_request())/>
+                                <SummaryRow label="Auth p50 / p95 / p99" summary test_id="auth"
+                                    read=|s| format!("{} / {} / {} µs", s.auth.p50_us, s.auth.p95_us, s.auth.p99_us)/>
+                                <SummaryRow label="Request p50 / p95 / p99" summary test_id="total"
+                                    read=|s| format!("{} / {} / {} µs", s.total.p50_us, s.total.p95_us, s.total.p99_us)/>
+                            </tbody>
+                        </table>
+                    </div>
+                    <p class="hint">
+                        "Percentiles cover your last 500 requests per mode, timed by the server. Request time "
+                        "runs from the server's first middleware to its response, so it leaves out the network."
+                    </p>
+                </div>
+                <LineChart series=auth_series unit="µs" label="Auth step per request"
+                    x_label="request →" test_id="auth-chart"/>
             </div>
-            <p class="hint">
-                "Percentiles cover your last 500 requests per mode, timed by the server. Request time "
-                "runs from the server's first middleware to its response, so it leaves out the network."
-            </p>
-            <LineChart series=auth_series unit="µs" label="Auth step per request"
-                x_label="request →" test_id="auth-chart"/>
         </section>
     }
 }

@@ -137,10 +137,12 @@ fn SimulationProgress() -> impl IntoView {
             <Show when=move || run().and_then(|run| run.message).is_some()>
                 <p class="hint">{move || run().and_then(|run| run.message)}</p>
             </Show>
-            <LineChart series=chart(|sample| sample.queries_per_second) unit="q/s"
-                label="DB queries per second" x_label="seconds →" test_id="sim-qps-chart"/>
-            <LineChart series=chart(|sample| sample.auth.p95_us as f64) unit="µs"
-                label="Auth p95 per half second" x_label="seconds →" test_id="sim-auth-chart"/>
+            <div class="charts">
+                <LineChart series=chart(|sample| sample.queries_per_second) unit="q/s"
+                    label="DB queries per second" x_label="seconds →" test_id="sim-qps-chart"/>
+                <LineChart series=chart(|sample| sample.auth.p95_us as f64) unit="µs"
+                    label="Auth p95 per half second" x_label="seconds →" test_id="sim-auth-chart"/>
+            </div>
             <Show when=move || run().is_some_and(|run| !run.results.is_empty())>
                 <ResultTable/>
             </Show>
