@@ -3,6 +3,7 @@
 # already present: Debian's chromium and sqlite3, the wasm32 Rust target, cargo-leptos, the
 # wasm-bindgen CLI that matches Cargo.lock, wasm-opt from npm's binaryen, and the end-to-end
 # test packages. Source scripts/env.sh afterwards to put wasm-opt on PATH.
+# With --with-tests it also installs Debian's postgresql for the integration tests.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -64,6 +65,10 @@ install_test_packages() {
   fi
 }
 
+if [[ "${1:-}" == "--with-tests" ]]; then
+  # The integration tests run the session store against a throwaway PostgreSQL server.
+  APT_PACKAGES+=(postgresql)
+fi
 install_debian_packages
 install_rust_tools
 install_build_tools

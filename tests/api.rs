@@ -7,4 +7,6 @@ mod bad_input;
 mod jwt_attacks;
 mod live_stream;
 mod pages;
+mod postgres;
 mod restart;
+mod simulations;

@@ -14,7 +14,7 @@ use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
-use session_journey::model::{Counters, LogLine, LoginResponse, Stats};
+use session_journey::model::{Counters, LogLine, LoginResponse, SimulationState, SimulationStatus, Stats};
 use session_journey::server::config::Settings;
 use session_journey::server::startup::{self, StartupError};
 use sqlx::{Connection, SqliteConnection};
@@ -26,6 +26,13 @@ use tokio::task::JoinHandle;
 /// Failure guard for every wait on the server: a request, a stream event or a shutdown.
 /// Tests never sleep. They fail when an expected response or event does not arrive in time.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Failure guard for a whole traffic simulation, which sends a progress event every half second.
+pub const SIMULATION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// PostgreSQL URL for the tests in `postgres.rs`. The tests read it and the server does not,
+/// so it is the one `SESSION_JOURNEY_` variable the harness allows.
+pub const TEST_POSTGRES_URL_ENV: &str = "SESSION_JOURNEY_TEST_POSTGRES_URL";
 
 /// File names inside the data directory, as the server writes them.
 pub const DATABASE_FILE: &str = "session-journey.sqlite3";
@@ -79,15 +86,29 @@ impl TestApp {
     /// Starts a server with `extra_args` added to its command line, e.g.
     /// `["--max-streams-per-visitor", "2"]`.
     pub async fn spawn_with(extra_args: &[&str]) -> Self {
+        let data_dir = tempfile::tempdir().expect("failed to create a temporary data directory");
+        Self::spawn_in(data_dir, extra_args).await
+    }
+
+    /// Starts a server whose data directory begins with a copy of `source`'s key file, so
+    /// that both servers sign and verify tokens with the same secret.
+    pub async fn spawn_sharing_key(source: &TestApp, extra_args: &[&str]) -> Self {
+        let data_dir = tempfile::tempdir().expect("failed to create a temporary data directory");
+        // fs::copy keeps the owner-only permissions of the source file.
+        std::fs::copy(source.key_file(), data_dir.path().join(KEY_FILE))
+            .expect("failed to copy the key file");
+        Self::spawn_in(data_dir, extra_args).await
+    }
+
+    async fn spawn_in(data_dir: TempDir, extra_args: &[&str]) -> Self {
         // The server reads these variables as defaults, so a value set in the shell would
         // change the limits the tests expect or replace the generated key file.
         let overrides: Vec<String> = std::env::vars_os()
             .filter_map(|(name, _)| name.into_string().ok())
-            .filter(|name| name.starts_with("SESSION_JOURNEY_"))
+            .filter(|name| name.starts_with("SESSION_JOURNEY_") && name != TEST_POSTGRES_URL_ENV)
             .collect();
         assert!(overrides.is_empty(), "unset {overrides:?} before running the tests");
 
-        let data_dir = tempfile::tempdir().expect("failed to create a temporary data directory");
         let extra_args: Vec<String> = extra_args.iter().map(ToString::to_string).collect();
         let (addr, server) = start_server(data_dir.path(), &extra_args).await;
         let shared_addr = Arc::new(RwLock::new(addr));
@@ -295,6 +316,21 @@ impl Visitor {
         send(self.request(Method::POST, "/api/logout")).await
     }
 
+    /// `POST /api/simulations` with `body`.
+    pub async fn start_simulation(&self, body: &Value) -> Reply {
+        send(self.request(Method::POST, "/api/simulations").json(body)).await
+    }
+
+    /// `GET /api/simulations/{id}`.
+    pub async fn simulation(&self, id: &str) -> Reply {
+        self.get(&format!("/api/simulations/{id}")).await
+    }
+
+    /// `DELETE /api/simulations/{id}`.
+    pub async fn cancel_simulation(&self, id: &str) -> Reply {
+        send(self.request(Method::DELETE, &format!("/api/simulations/{id}"))).await
+    }
+
     /// Opens `GET /api/events`. Returns the stream on 200, else the error response.
     pub async fn events(&self) -> Result<EventStream, Reply> {
         let pending = self.request(Method::GET, "/api/events").send();
@@ -422,6 +458,21 @@ async fn read_reply(response: reqwest::Response) -> Reply {
     reply
 }
 
+/// Builds the body of `POST /api/simulations`. `modes` is `stateful`, `jwt` or `both`.
+pub fn simulation_request(
+    virtual_users: u32,
+    pages_per_user: u32,
+    think_time_ms: u64,
+    modes: &str,
+) -> Value {
+    json!({
+        "virtual_users": virtual_users,
+        "pages_per_user": pages_per_user,
+        "think_time_ms": think_time_ms,
+        "modes": modes,
+    })
+}
+
 /// One Server-Sent Event: its `event:` name and its `data:` parsed as JSON.
 #[derive(Debug)]
 pub struct SseEvent {
@@ -468,6 +519,28 @@ impl EventStream {
     pub async fn next_counters(&mut self) -> Stats {
         let data = self.expect_event("counters").await;
         serde_json::from_value(data).expect("a counters event does not hold stats")
+    }
+
+    /// Reads events until the `simulation` event that ends run `id` and returns its status.
+    /// Log, counters and progress events on the way are skipped. Fails the test when the
+    /// run does not end within [`SIMULATION_TIMEOUT`].
+    pub async fn wait_for_simulation_end(&mut self, id: &str) -> SimulationStatus {
+        let wait = async {
+            loop {
+                let event = self.next_event().await;
+                if event.name != "simulation" {
+                    continue;
+                }
+                let status: SimulationStatus =
+                    serde_json::from_value(event.data).expect("a simulation event does not hold a status");
+                if status.id == id && status.state != SimulationState::Running {
+                    return status;
+                }
+            }
+        };
+        tokio::time::timeout(SIMULATION_TIMEOUT, wait)
+            .await
+            .expect("the simulation did not end within the timeout")
     }
 
     /// Returns `None` when the server ends the stream.
