@@ -370,3 +370,14 @@ async fn simulated_latency_shows_in_simulation() {
     assert_eq!(ended.results[0].db_hits, 2);
     assert!(ended.results[0].auth.p50_us >= 20_000, "{:?}", ended.results[0].auth);
 }
+
+#[tokio::test]
+async fn cancelling_finished_run_conflicts() {
+    let app = TestApp::spawn().await;
+    let status = finished_run(&app).await;
+
+    let reply = app.cancel_simulation(&status.id).await;
+
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{reply:?}");
+    assert_eq!(reply.error_code(), "simulation_not_running");
+}

@@ -9,7 +9,7 @@ use axum::{Extension, Json};
 
 use super::export;
 use super::runner::run_simulation;
-use crate::model::{SimulationRequest, SimulationStatus};
+use crate::model::{SimulationRequest, SimulationState, SimulationStatus};
 use crate::server::activity::RequestOutcome;
 use crate::server::error::{ApiJson, AppError};
 use crate::server::state::AppState;
@@ -78,12 +78,22 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let run = state.simulations.find(&id, &visitor)?;
+    let status = run.snapshot();
+    let short_id = &status.id[..8];
+    if status.state != SimulationState::Running {
+        return Err(AppError::client(
+            StatusCode::CONFLICT,
+            "simulation_not_running",
+            format!("simulation {short_id} has already ended, so there is nothing to cancel"),
+        ));
+    }
     run.cancel.cancel();
-    let mut response = Json(run.snapshot()).into_response();
+    let message = format!("simulation {short_id} cancelled; its virtual users stop before their next request");
+    let mut response = Json(status).into_response();
     response.extensions_mut().insert(RequestOutcome {
         auth_us: None,
         credential_bytes: None,
-        message: format!("simulation {} cancelled", &id[..id.len().min(8)]),
+        message,
     });
     Ok(response)
 }
