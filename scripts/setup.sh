@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building, serving and testing Session Journey needs, skipping whatever is
-# already present: Debian's chromium and sqlite3, the wasm32 Rust target, cargo-leptos, the
-# wasm-bindgen CLI that matches Cargo.lock, wasm-opt from npm's binaryen, and the end-to-end
+# already present: Debian's chromium, sqlite3 and brotli, the wasm32 Rust target, cargo-leptos,
+# the wasm-bindgen CLI that matches Cargo.lock, wasm-opt from npm's binaryen, and the end-to-end
 # test packages. Source scripts/env.sh afterwards to put wasm-opt on PATH.
 # With --with-tests it also installs Debian's postgresql for the integration tests.
 set -euo pipefail
@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CARGO_LEPTOS_VERSION=0.3.6
-APT_PACKAGES=(chromium sqlite3)
+APT_PACKAGES=(chromium sqlite3 brotli)
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 

@@ -7,4 +7,5 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/setup.sh
 cargo leptos build --release
+scripts/compress-assets.sh
 exec target/release/session-journey "$@"

@@ -18,6 +18,7 @@ cargo test --features ssr --locked
 
 echo "== Release build"
 cargo leptos build --release
+scripts/compress-assets.sh
 
 echo "== End-to-end tests in headless Chromium"
 (cd end2end && npx playwright test)

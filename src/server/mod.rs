@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod activity;
+pub mod assets;
 pub mod config;
 pub mod db;
 pub mod db_hits;

@@ -1,4 +1,5 @@
-//! The page routes of the demo shop back office, one per backend.
+//! The page routes of the demo shop back office: one per backend, and an unauthenticated
+//! baseline for load tests.
 
 use std::time::Instant;
 
@@ -7,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use axum_extra::extract::CookieJar;
+use serde::Serialize;
 use tower_sessions::Session;
 
 use crate::model::{Mode, PageItem, PageResponse, User, PAGES};
@@ -49,6 +51,29 @@ pub async fn jwt_page(
     .await
 }
 
+/// Body of `GET /api/baseline/pages/{page}`: the page content without a user or timings.
+#[derive(Debug, Serialize)]
+pub struct BaselinePage {
+    pub page: String,
+    pub title: &'static str,
+    pub items: Vec<PageItem>,
+}
+
+/// `GET /api/baseline/pages/{page}`: returns the page content with no authentication, session
+/// layer or activity logging. Load tests compare both backends with it, because it is the least
+/// work a page request costs on this server.
+pub async fn baseline_page(Path(page): Path<String>) -> Response {
+    let Some(title) = page_title(&page) else {
+        return page_not_found(&page);
+    };
+    let body = BaselinePage {
+        items: page_items(&page),
+        page,
+        title,
+    };
+    Json(body).into_response()
+}
+
 async fn serve_page<F, Fut>(
     mode: Mode,
     page: &str,
@@ -63,12 +88,7 @@ where
     // An unknown page is rejected before authentication, as a router would, so it costs no
     // DB hit in either mode.
     let Some(title) = page_title(page) else {
-        return AppError::client(
-            StatusCode::NOT_FOUND,
-            "page_not_found",
-            format!("no page is named {page:?}; the pages are {}", PAGES.join(", ")),
-        )
-        .into_response();
+        return page_not_found(page);
     };
 
     let auth_started = Instant::now();
@@ -98,6 +118,15 @@ where
         message,
     });
     response
+}
+
+fn page_not_found(page: &str) -> Response {
+    AppError::client(
+        StatusCode::NOT_FOUND,
+        "page_not_found",
+        format!("no page is named {page:?}; the pages are {}", PAGES.join(", ")),
+    )
+    .into_response()
 }
 
 fn page_title(page: &str) -> Option<&'static str> {

@@ -14,7 +14,7 @@ use crate::model::Mode;
 use crate::server::activity::{record_activity, ActivityContext, ActivityKind};
 use crate::server::session_backend::session_layer;
 use crate::server::state::AppState;
-use crate::server::{account, limits, live_stream, pages, simulator, visitor};
+use crate::server::{account, assets, limits, live_stream, pages, simulator, visitor};
 
 /// Builds the router with its full middleware stack.
 pub fn build_router(state: AppState) -> Router {
@@ -54,7 +54,10 @@ pub fn build_router(state: AppState) -> Router {
         .route("/api/{*path}", get(account::unknown_route).post(account::unknown_route))
         .method_not_allowed_fallback(account::wrong_method)
         .layer(activity(ActivityKind::Other));
+    // The baseline page route sits outside the session and activity layers, so a load test
+    // measures the least work a page request costs here.
     let quiet = Router::new()
+        .route("/api/baseline/pages/{page}", get(pages::baseline_page))
         .route("/api/events", get(live_stream::events))
         .route("/api/stats", get(account::stats))
         .route("/api/whoami", get(account::whoami))
@@ -69,6 +72,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(jwt_pages)
         .merge(account)
         .merge(quiet)
+        .merge(assets::pkg_router(&state.leptos_options))
         .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
