@@ -292,3 +292,26 @@ async fn rejected_requests_add_no_db_hits() {
     assert_eq!(stats.visitor.db_hits, 0);
     assert_eq!(stats.server.db_hits, 0);
 }
+
+#[tokio::test]
+async fn invalid_utf8_path_is_rejected() {
+    let mut watched = WatchedVisitor::start().await;
+
+    for path in ["/api/jwt/pages/%FF", "/api/stateful/pages/%FF"] {
+        let reply = send(watched.app.request(Method::GET, path)).await;
+
+        watched.assert_rejected(&reply, StatusCode::BAD_REQUEST, "invalid_path").await;
+    }
+}
+
+#[tokio::test]
+async fn long_page_name_is_quoted_short() {
+    let mut watched = WatchedVisitor::start().await;
+    let page = "x".repeat(5_000);
+
+    let reply = send(watched.app.request(Method::GET, &format!("/api/jwt/pages/{page}"))).await;
+
+    watched.assert_rejected(&reply, StatusCode::NOT_FOUND, "page_not_found").await;
+    let reason = reply.body["reason"].as_str().unwrap();
+    assert!(reason.len() < 200, "reason has {} bytes", reason.len());
+}

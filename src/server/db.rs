@@ -49,6 +49,8 @@ pub enum DatabaseError {
     Sqlx(#[from] sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("failed to restrict the permissions of {path}: {source}")]
+    Permissions { path: String, source: std::io::Error },
 }
 
 /// Opens the PostgreSQL database at `database_url` when given, else the SQLite file in
@@ -82,7 +84,24 @@ pub async fn open(data_dir: &Path, database_url: Option<&str>) -> Result<Databas
         .connect_with(options)
         .await?;
     sqlx::migrate!("./migrations").run(&pool).await?;
+    if kind == DatabaseKind::Sqlite {
+        restrict_to_owner(data_dir)?;
+    }
     Ok(Database { pool, kind })
+}
+
+/// Makes the SQLite file and its WAL companions readable by the owner only: they hold live
+/// session IDs, which work as credentials, whatever the umask or the data directory allows.
+fn restrict_to_owner(data_dir: &Path) -> Result<(), DatabaseError> {
+    use std::os::unix::fs::PermissionsExt;
+    for suffix in ["", "-wal", "-shm"] {
+        let path = data_dir.join(format!("{DATABASE_FILE}{suffix}"));
+        if path.exists() {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|source| DatabaseError::Permissions { path: path.display().to_string(), source })?;
+        }
+    }
+    Ok(())
 }
 
 /// Returns the database URL for printing: scheme, host and database, never the password.
@@ -132,6 +151,19 @@ mod tests {
         assert_eq!(database.kind, DatabaseKind::Sqlite);
         assert_eq!(count, 0);
         assert!(dir.path().join(DATABASE_FILE).exists());
+    }
+
+    #[tokio::test]
+    async fn sqlite_files_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        open(dir.path(), None).await.unwrap();
+
+        for suffix in ["", "-wal", "-shm"] {
+            let path = dir.path().join(format!("{DATABASE_FILE}{suffix}"));
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+        }
     }
 
     #[tokio::test]

@@ -81,6 +81,44 @@ impl IntoResponse for AppError {
     }
 }
 
+/// Characters of client input kept when an error reason quotes it, so that a long path
+/// cannot make every log line and buffered stream event large.
+const MAX_QUOTED_CHARS: usize = 64;
+
+/// Returns `input` cut to [`MAX_QUOTED_CHARS`] characters, marked with `…` when cut.
+pub fn shorten(input: &str) -> String {
+    match input.char_indices().nth(MAX_QUOTED_CHARS) {
+        Some((end, _)) => format!("{}…", &input[..end]),
+        None => input.to_owned(),
+    }
+}
+
+/// A path parameter whose rejections (such as invalid UTF-8 after percent-decoding) become
+/// [`AppError`]s with a JSON reason instead of axum's plain-text body.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(rejection) => Err(AppError::client(
+                StatusCode::BAD_REQUEST,
+                "invalid_path",
+                rejection.body_text(),
+            )),
+        }
+    }
+}
+
 /// A JSON request body whose rejections (malformed JSON, wrong field types, wrong content
 /// type, oversized body) become [`AppError`]s with a specific reason.
 pub struct ApiJson<T>(pub T);

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -14,13 +14,13 @@ use tower_sessions::Session;
 use crate::model::{Mode, PageItem, PageResponse, User, PAGES};
 use crate::server::activity::{micros_since, RequestOutcome};
 use crate::server::db_hits;
-use crate::server::error::AppError;
+use crate::server::error::{shorten, ApiPath, AppError};
 use crate::server::state::AppState;
 use crate::server::{jwt_backend, session_backend};
 
 /// `GET /api/stateful/pages/{page}`: authenticates with the session cookie only.
 pub async fn stateful_page(
-    Path(page): Path<String>,
+    ApiPath(page): ApiPath<String>,
     session: Session,
     cookies: CookieJar,
 ) -> Response {
@@ -38,7 +38,7 @@ pub async fn stateful_page(
 /// header or the token cookie.
 pub async fn jwt_page(
     State(state): State<AppState>,
-    Path(page): Path<String>,
+    ApiPath(page): ApiPath<String>,
     headers: HeaderMap,
     cookies: CookieJar,
 ) -> Response {
@@ -62,7 +62,7 @@ pub struct BaselinePage {
 /// `GET /api/baseline/pages/{page}`: returns the page content with no authentication, session
 /// layer or activity logging. Load tests compare both backends with it, because it is the least
 /// work a page request costs on this server.
-pub async fn baseline_page(Path(page): Path<String>) -> Response {
+pub async fn baseline_page(ApiPath(page): ApiPath<String>) -> Response {
     let Some(title) = page_title(&page) else {
         return page_not_found(&page);
     };
@@ -124,7 +124,7 @@ fn page_not_found(page: &str) -> Response {
     AppError::client(
         StatusCode::NOT_FOUND,
         "page_not_found",
-        format!("no page is named {page:?}; the pages are {}", PAGES.join(", ")),
+        format!("no page is named {:?}; the pages are {}", shorten(page), PAGES.join(", ")),
     )
     .into_response()
 }

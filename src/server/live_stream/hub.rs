@@ -30,7 +30,9 @@ pub enum LiveEvent {
 struct VisitorChannel {
     counters: Counters,
     history: RequestHistory,
-    sender: broadcast::Sender<LiveEvent>,
+    /// Created when the visitor opens its first stream, because a channel allocates all its
+    /// slots up front and most visitors (curl, virtual users) never listen.
+    sender: Option<broadcast::Sender<LiveEvent>>,
     open_streams: usize,
     last_active: Instant,
 }
@@ -40,7 +42,7 @@ impl VisitorChannel {
         Self {
             counters: Counters::default(),
             history: RequestHistory::default(),
-            sender: broadcast::channel(EVENTS_PER_VISITOR).0,
+            sender: None,
             open_streams: 0,
             last_active: Instant::now(),
         }
@@ -156,7 +158,9 @@ impl LiveHub {
         };
         channel.counters = Counters::default();
         channel.history = RequestHistory::default();
-        let sender = channel.sender.clone();
+        let Some(sender) = channel.sender.clone() else {
+            return;
+        };
         drop(state);
         let _ = sender.send(LiveEvent::Counters(Stats {
             server,
@@ -168,7 +172,9 @@ impl LiveHub {
     pub fn send_simulation(&self, visitor: &VisitorId, status: SimulationStatus) {
         let state = self.lock();
         if let Some(channel) = state.visitors.get(visitor) {
-            let _ = channel.sender.send(LiveEvent::Simulation(Box::new(status)));
+            if let Some(sender) = &channel.sender {
+                let _ = sender.send(LiveEvent::Simulation(Box::new(status)));
+            }
         }
     }
 
@@ -189,10 +195,10 @@ impl LiveHub {
         state.server.db_hits += after.db_hits.saturating_sub(before.db_hits);
         state.server.stateful_requests += after.stateful_requests.saturating_sub(before.stateful_requests);
         state.server.jwt_requests += after.jwt_requests.saturating_sub(before.jwt_requests);
-        if !watched {
+        let Some(sender) = sender.filter(|_| watched) else {
             // Nobody is listening (a curl client or a virtual user), so skip the summaries.
             return;
-        }
+        };
         let stats = state
             .visitors
             .get(visitor)
@@ -222,7 +228,10 @@ impl LiveHub {
         }
         channel.open_streams += 1;
         channel.last_active = Instant::now();
-        let receiver = channel.sender.subscribe();
+        let receiver = channel
+            .sender
+            .get_or_insert_with(|| broadcast::channel(EVENTS_PER_VISITOR).0)
+            .subscribe();
         let initial = stats_of(channel, server);
         drop(state);
 

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use tokio_util::sync::CancellationToken;
 
 use crate::model::{SimulationRequest, SimulationState, SimulationStatus};
-use crate::server::error::AppError;
+use crate::server::error::{shorten, AppError};
 use crate::server::visitor::VisitorId;
 
 /// Runs kept for `GET /api/simulations/{id}`. Past this, the oldest finished runs are dropped.
@@ -112,7 +112,7 @@ impl SimulationRegistry {
                 AppError::client(
                     StatusCode::NOT_FOUND,
                     "simulation_not_found",
-                    format!("this browser has no simulation with ID {id:?}"),
+                    format!("this browser has no simulation with ID {:?}", shorten(id)),
                 )
             })
     }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -11,7 +11,7 @@ use super::export;
 use super::runner::run_simulation;
 use crate::model::{SimulationRequest, SimulationState, SimulationStatus};
 use crate::server::activity::RequestOutcome;
-use crate::server::error::{ApiJson, AppError};
+use crate::server::error::{ApiJson, ApiPath, AppError};
 use crate::server::state::AppState;
 use crate::server::visitor::VisitorId;
 
@@ -65,7 +65,7 @@ pub async fn start(
 pub async fn show(
     State(state): State<AppState>,
     Extension(visitor): Extension<VisitorId>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<SimulationStatus>, AppError> {
     Ok(Json(state.simulations.find(&id, &visitor)?.snapshot()))
 }
@@ -75,7 +75,7 @@ pub async fn show(
 pub async fn cancel(
     State(state): State<AppState>,
     Extension(visitor): Extension<VisitorId>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, AppError> {
     let run = state.simulations.find(&id, &visitor)?;
     let status = run.snapshot();
@@ -102,7 +102,7 @@ pub async fn cancel(
 pub async fn download_csv(
     State(state): State<AppState>,
     Extension(visitor): Extension<VisitorId>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, AppError> {
     let status = state.simulations.find(&id, &visitor)?.snapshot();
     Ok(attachment(export::to_csv(&status), "text/csv; charset=utf-8", &status.id, "csv"))
@@ -112,7 +112,7 @@ pub async fn download_csv(
 pub async fn download_json(
     State(state): State<AppState>,
     Extension(visitor): Extension<VisitorId>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, AppError> {
     let status = state.simulations.find(&id, &visitor)?.snapshot();
     let body = serde_json::to_string_pretty(&status)
