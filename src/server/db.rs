@@ -23,7 +23,7 @@ pub enum DatabaseKind {
 }
 
 impl DatabaseKind {
-    /// The name that exports and the dashboard show.
+    /// Returns the name that exports and the dashboard show.
     pub fn name(self) -> &'static str {
         match self {
             DatabaseKind::Sqlite => "sqlite",

@@ -134,7 +134,7 @@ where
         let Json(value) = Json::<serde_json::Value>::from_request(request, state)
             .await
             .map_err(json_rejection)?;
-        // serde's derived structs also accept a JSON array of the fields in order; the API
+        // serde's derived structs also accept a JSON array of the fields in order. The API
         // promises objects, so anything else is rejected before it reaches the handler.
         if !value.is_object() {
             return Err(AppError::client(

@@ -55,7 +55,7 @@ struct HubState {
     server: Counters,
 }
 
-/// Why a stream could not be opened.
+/// The limit that kept a stream from opening.
 #[derive(Debug, PartialEq, Eq)]
 pub enum StreamLimit {
     Server(usize),
@@ -196,7 +196,7 @@ impl LiveHub {
         state.server.stateful_requests += after.stateful_requests.saturating_sub(before.stateful_requests);
         state.server.jwt_requests += after.jwt_requests.saturating_sub(before.jwt_requests);
         let Some(sender) = sender.filter(|_| watched) else {
-            // Nobody is listening (a curl client or a virtual user), so skip the summaries.
+            // No stream is open (a curl client or a virtual user), so the summaries are skipped.
             return;
         };
         let stats = state
@@ -206,7 +206,7 @@ impl LiveHub {
             .unwrap_or_default();
         drop(state);
 
-        // A send fails only when the last stream closed meanwhile; the counters are kept.
+        // A send fails only when the last stream closed meanwhile. The counters are kept either way.
         let _ = sender.send(LiveEvent::Log(line));
         let _ = sender.send(LiveEvent::Counters(stats));
     }
