@@ -7,11 +7,12 @@
 #   stateful  GET /api/stateful/pages/orders   the sj_session cookie, one SELECT per request
 #
 # This script builds nothing: it runs target/release/session-journey, which
-# `cargo leptos build --release` (or scripts/start.sh) writes. It installs Debian's wrk when
-# missing. The server listens on 127.0.0.1 only, with a fresh temporary data directory, and is
-# stopped at the end.
+# `cargo leptos build --release` (or scripts/start.sh) writes, or the binary in BENCH_BINARY.
+# It installs Debian's wrk when missing. The server listens on 127.0.0.1 only, with a fresh
+# temporary data directory, and is stopped at the end.
 #
 # Settings, from the environment:
+#   BENCH_BINARY=target/release/session-journey
 #   BENCH_PORT=3931        loopback port of the server
 #   BENCH_THREADS=2        wrk threads
 #   BENCH_CONNECTIONS=32   wrk connections
@@ -33,7 +34,7 @@ DURATION=${BENCH_DURATION:-15s}
 WARMUP=${BENCH_WARMUP:-5s}
 ROUNDS=${BENCH_ROUNDS:-1}
 PIN=${BENCH_PIN:-0}
-BINARY=target/release/session-journey
+BINARY=${BENCH_BINARY:-target/release/session-journey}
 BASE_URL="http://127.0.0.1:$PORT"
 PAGE=orders
 
