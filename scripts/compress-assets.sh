@@ -24,7 +24,8 @@ done
 
 for file in "$pkg_dir"/*; do
   [[ -f $file && $file != *.br && $file != *.gz ]] || continue
-  brotli --best --force --output="$file.br" -- "$file"
+  # --no-copy-stat gives the copy the current time, so the server treats it as newer than the file.
+  brotli --best --force --no-copy-stat --output="$file.br" -- "$file"
   # --no-name leaves the file name and time out of the header, so equal input gives equal output.
   gzip --best --no-name --stdout -- "$file" >"$file.gz"
   log "$(basename "$file"): $(stat -c %s "$file") bytes, br $(stat -c %s "$file.br"), gzip $(stat -c %s "$file.gz")"

@@ -191,6 +191,33 @@ async fn pkg_skips_copy_older_than_file() {
 }
 
 #[tokio::test]
+async fn pkg_accepts_copy_with_truncated_mtime() {
+    let server = FixtureServer::start(false).await;
+    let pkg = server.site_root.path().join("pkg");
+    // brotli copies the source's modification time to its output, truncated to whole seconds.
+    let second = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let open = |name: &str| {
+        std::fs::File::options()
+            .write(true)
+            .open(pkg.join(name))
+            .expect("failed to open a fixture")
+    };
+    open("session-journey.wasm")
+        .set_modified(second + Duration::from_millis(900))
+        .expect("failed to set the modification time of the .wasm fixture");
+    open("session-journey.wasm.br")
+        .set_modified(second)
+        .expect("failed to set the modification time of the .br fixture");
+
+    let reply = server.get("/pkg/session-journey.wasm", Some("br")).await;
+
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(header(&reply, CONTENT_ENCODING), Some("br"));
+    assert_eq!(reply.text.as_bytes(), WASM_BR);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn pkg_unhashed_names_are_revalidated() {
     let server = FixtureServer::start(false).await;
 

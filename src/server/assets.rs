@@ -1,11 +1,12 @@
 //! The browser bundle under `/pkg`: the wasm, JS and CSS that cargo-leptos writes to the site
 //! root's pkg directory. A request that accepts brotli or gzip gets the `.br` or `.gz` copy
 //! that `scripts/compress-assets.sh` writes next to each file, when that copy exists and is
-//! not older than the file.
+//! not older than the file in whole seconds.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::UNIX_EPOCH;
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Response, StatusCode};
@@ -99,20 +100,29 @@ fn is_plain_file_name(name: &str) -> bool {
     !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\', '%'])
 }
 
+/// Returns whether a `.br` or `.gz` copy of `file` was modified in an earlier second than
+/// `file`. brotli and `gzip --keep` copy the source's modification time to their output by
+/// default, and brotli 1.0.9 truncates it to whole seconds, so finer comparisons would call
+/// such a copy stale.
 async fn has_stale_copy(file: &Path) -> bool {
-    let Ok(file_modified) = tokio::fs::metadata(file).await.and_then(|metadata| metadata.modified()) else {
+    let Some(file_modified) = modified_unix_secs(file).await else {
         return false;
     };
     for extension in COPY_EXTENSIONS {
         let mut copy = file.as_os_str().to_owned();
         copy.push(".");
         copy.push(extension);
-        let copy_modified = tokio::fs::metadata(&copy).await.and_then(|metadata| metadata.modified());
-        if matches!(copy_modified, Ok(modified) if modified < file_modified) {
+        let copy_modified = modified_unix_secs(Path::new(&copy)).await;
+        if matches!(copy_modified, Some(modified) if modified < file_modified) {
             return true;
         }
     }
     false
+}
+
+async fn modified_unix_secs(path: &Path) -> Option<u64> {
+    let modified = tokio::fs::metadata(path).await.ok()?.modified().ok()?;
+    modified.duration_since(UNIX_EPOCH).ok().map(|elapsed| elapsed.as_secs())
 }
 
 /// Logs the first stale copy only, because every request for the file would repeat it.
