@@ -1,11 +1,15 @@
 //! The HTML shell and the root component.
+//!
+//! The app is one page, so it has no client-side router: the server answers `/` with the
+//! dashboard and other paths with a plain 404 page (`server::site`). leptos_router and
+//! leptos_meta would add about 70 KB to the browser bundle for that one route.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::StaticSegment;
 
 use crate::components::dashboard::Dashboard;
+
+/// The page title, also used by the 404 page.
+pub const TITLE: &str = "Session Journey: DB Load Simulator";
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -16,10 +20,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="dark light"/>
+                // A literal, because an expression such as `{TITLE}` would leave a hydration
+                // marker in the title's text. It must equal TITLE.
+                <title>"Session Journey: DB Load Simulator"</title>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <link rel="stylesheet" href="/pkg/session-journey.css"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
-                <MetaTags/>
             </head>
             <body>
                 <App/>
@@ -28,18 +35,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The body of the page, which the browser bundle hydrates.
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/session-journey.css"/>
-        <Title text="Session Journey: DB Load Simulator"/>
-        <Router>
-            <main>
-                <Routes fallback=|| view! { <p class="card">"Page not found."</p> }>
-                    <Route path=StaticSegment("") view=Dashboard/>
-                </Routes>
-            </main>
-        </Router>
+        <main>
+            <Dashboard/>
+        </main>
     }
 }

@@ -59,6 +59,12 @@ pub struct LoginResponse {
     pub token: String,
 }
 
+/// Response of `POST /api/logout`.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct LogoutResponse {
+    pub signed_out: bool,
+}
+
 /// Response of `GET /api/info`: how this server is set up.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerInfo {

@@ -22,6 +22,7 @@ async function requestTwoStatefulAndOneJwtPage(dashboard: Dashboard): Promise<vo
 test("comparison table counts per mode", async ({ page }) => {
   const dashboard = new Dashboard(page);
   await dashboard.open();
+  await dashboard.openPanel("comparison");
   const table = dashboard.byTestId("comparison");
   // A mode without requests shows a dash in every row.
   await expect(table.getByTestId("comparison-stateful-requests")).toHaveText("–");
@@ -44,6 +45,7 @@ test("comparison table counts per mode", async ({ page }) => {
 test("auth chart plots each page request", async ({ page }) => {
   const dashboard = new Dashboard(page);
   await dashboard.open();
+  await dashboard.openPanel("comparison");
   const chart = dashboard.byTestId("auth-chart");
   await expect(chart.locator("polyline.stateful")).toHaveAttribute("points", "");
   await expect(chart.locator("polyline.jwt")).toHaveAttribute("points", "");

@@ -23,21 +23,64 @@ impl CallError {
     }
 }
 
+// The calls use the browser's own `fetch` and `JSON.parse` through web-sys, and serde-wasm-bindgen
+// to turn the parsed value into Rust types. gloo-net and serde_json would do the same with their
+// own JSON parser compiled into the bundle, about 60 KB more.
 #[cfg(feature = "hydrate")]
 mod http {
-    use gloo_net::http::{Request, Response};
     use serde::de::DeserializeOwned;
+    use serde::Serialize;
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::{Request, RequestInit, Response};
 
     use super::{ApiError, CallError};
 
-    pub async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, CallError> {
-        let status = response.status();
-        if response.ok() {
-            return response.json::<T>().await.map_err(CallError::network);
+    /// Describes a failure that the browser reported as a JavaScript value.
+    fn browser_error(error: JsValue) -> CallError {
+        let detail = error
+            .dyn_ref::<js_sys::Error>()
+            .map(|error| String::from(error.message()))
+            .or_else(|| error.as_string())
+            .unwrap_or_else(|| "no details".to_owned());
+        CallError::network(detail)
+    }
+
+    /// Sends `method url` with an optional JSON body and decodes the JSON answer.
+    pub async fn call<T: DeserializeOwned>(
+        method: &str,
+        url: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<T, CallError> {
+        let init = RequestInit::new();
+        init.set_method(method);
+        if let Some(body) = body {
+            let value = body
+                .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+                .map_err(|error| CallError::network(error.to_string()))?;
+            let text = js_sys::JSON::stringify(&value).map_err(browser_error)?;
+            init.set_body(&text);
         }
-        let reason = match response.json::<ApiError>().await {
-            Ok(error) => format!("{}: {}", error.error, error.reason),
-            Err(_) => format!("the server answered {status}"),
+        let request = Request::new_with_str_and_init(url, &init).map_err(browser_error)?;
+        if body.is_some() {
+            request.headers().set("content-type", "application/json").map_err(browser_error)?;
+        }
+        let window = web_sys::window().ok_or_else(|| CallError::network("no window"))?;
+        let response: Response = JsFuture::from(window.fetch_with_request(&request))
+            .await
+            .map_err(browser_error)?
+            .unchecked_into();
+        let status = response.status();
+        let json = match response.json() {
+            Ok(promise) => JsFuture::from(promise).await.map_err(browser_error),
+            Err(error) => Err(browser_error(error)),
+        };
+        if response.ok() {
+            return serde_wasm_bindgen::from_value(json?).map_err(|error| CallError::network(error.to_string()));
+        }
+        let reason = match json.ok().map(serde_wasm_bindgen::from_value::<ApiError>) {
+            Some(Ok(error)) => format!("{}: {}", error.error, error.reason),
+            _ => format!("the server answered {status}"),
         };
         Err(CallError {
             status: Some(status),
@@ -45,29 +88,19 @@ mod http {
         })
     }
 
-    pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, CallError> {
-        let response = Request::get(url).send().await.map_err(CallError::network)?;
-        decode(response).await
-    }
-
-    pub async fn delete<T: DeserializeOwned>(url: &str) -> Result<T, CallError> {
-        let response = Request::delete(url).send().await.map_err(CallError::network)?;
-        decode(response).await
-    }
-
-    pub async fn post<T: DeserializeOwned>(url: &str, body: Option<String>) -> Result<T, CallError> {
-        let builder = Request::post(url);
-        let request = match body {
-            Some(body) => builder
-                .header("content-type", "application/json")
-                .body(body)
-                .map_err(CallError::network)?,
-            None => builder.build().map_err(CallError::network)?,
-        };
-        let response = request.send().await.map_err(CallError::network)?;
-        decode(response).await
+    /// Decodes one JSON text, such as a live-stream event, with the browser's parser.
+    pub fn parse<T: DeserializeOwned>(text: &str) -> Option<T> {
+        let value = js_sys::JSON::parse(text).ok()?;
+        serde_wasm_bindgen::from_value(value).ok()
     }
 }
+
+#[cfg(feature = "hydrate")]
+pub use http::parse;
+
+/// A body-less call's body.
+#[cfg(feature = "hydrate")]
+const NO_BODY: Option<&()> = None;
 
 #[cfg(not(feature = "hydrate"))]
 fn not_in_browser<T>() -> Result<T, CallError> {
@@ -79,15 +112,11 @@ fn not_in_browser<T>() -> Result<T, CallError> {
 
 /// `POST /api/login`.
 pub async fn login(name: String) -> Result<LoginResponse, CallError> {
-    let body = serde_json::to_string(&LoginRequest { name }).map_err(|error| CallError {
-        status: None,
-        reason: error.to_string(),
-    })?;
     #[cfg(feature = "hydrate")]
-    return http::post("/api/login", Some(body)).await;
+    return http::call("POST", "/api/login", Some(&LoginRequest { name })).await;
     #[cfg(not(feature = "hydrate"))]
     {
-        let _ = body;
+        let _ = LoginRequest { name };
         not_in_browser()
     }
 }
@@ -95,7 +124,7 @@ pub async fn login(name: String) -> Result<LoginResponse, CallError> {
 /// `POST /api/logout`.
 pub async fn logout() -> Result<(), CallError> {
     #[cfg(feature = "hydrate")]
-    return http::post::<serde_json::Value>("/api/logout", None).await.map(|_| ());
+    return http::call::<crate::model::LogoutResponse>("POST", "/api/logout", NO_BODY).await.map(|_| ());
     #[cfg(not(feature = "hydrate"))]
     not_in_browser()
 }
@@ -104,7 +133,7 @@ pub async fn logout() -> Result<(), CallError> {
 pub async fn request_page(mode: Mode, page: &str) -> Result<PageResponse, CallError> {
     let url = format!("/api/{}/pages/{page}", mode.path_segment());
     #[cfg(feature = "hydrate")]
-    return http::get(&url).await;
+    return http::call("GET", &url, NO_BODY).await;
     #[cfg(not(feature = "hydrate"))]
     {
         let _ = url;
@@ -115,7 +144,7 @@ pub async fn request_page(mode: Mode, page: &str) -> Result<PageResponse, CallEr
 /// `POST /api/reset`.
 pub async fn reset() -> Result<Stats, CallError> {
     #[cfg(feature = "hydrate")]
-    return http::post("/api/reset", None).await;
+    return http::call("POST", "/api/reset", NO_BODY).await;
     #[cfg(not(feature = "hydrate"))]
     not_in_browser()
 }
@@ -123,22 +152,21 @@ pub async fn reset() -> Result<Stats, CallError> {
 /// `GET /api/whoami`: the user of the JWT cookie, if it is still valid.
 pub async fn whoami() -> Option<User> {
     #[cfg(feature = "hydrate")]
-    return http::get::<crate::model::WhoAmI>("/api/whoami").await.ok().and_then(|who| who.user);
+    return http::call::<crate::model::WhoAmI>("GET", "/api/whoami", NO_BODY)
+        .await
+        .ok()
+        .and_then(|who| who.user);
     #[cfg(not(feature = "hydrate"))]
     None
 }
 
 /// `POST /api/simulations`.
 pub async fn start_simulation(request: &SimulationRequest) -> Result<SimulationStatus, CallError> {
-    let body = serde_json::to_string(request).map_err(|error| CallError {
-        status: None,
-        reason: error.to_string(),
-    })?;
     #[cfg(feature = "hydrate")]
-    return http::post("/api/simulations", Some(body)).await;
+    return http::call("POST", "/api/simulations", Some(request)).await;
     #[cfg(not(feature = "hydrate"))]
     {
-        let _ = body;
+        let _ = request;
         not_in_browser()
     }
 }
@@ -147,7 +175,7 @@ pub async fn start_simulation(request: &SimulationRequest) -> Result<SimulationS
 pub async fn cancel_simulation(id: &str) -> Result<SimulationStatus, CallError> {
     let url = format!("/api/simulations/{id}");
     #[cfg(feature = "hydrate")]
-    return http::delete(&url).await;
+    return http::call("DELETE", &url, NO_BODY).await;
     #[cfg(not(feature = "hydrate"))]
     {
         let _ = url;
@@ -158,7 +186,7 @@ pub async fn cancel_simulation(id: &str) -> Result<SimulationStatus, CallError> 
 /// `GET /api/info`.
 pub async fn info() -> Option<ServerInfo> {
     #[cfg(feature = "hydrate")]
-    return http::get::<ServerInfo>("/api/info").await.ok();
+    return http::call("GET", "/api/info", NO_BODY).await.ok();
     #[cfg(not(feature = "hydrate"))]
     None
 }

@@ -25,6 +25,7 @@ mod browser {
     use web_sys::{EventSource, MessageEvent};
 
     use super::RECONNECT_DELAY_MS;
+    use crate::client::api::parse;
     use crate::components::dashboard_state::DashboardState;
     use crate::model::{LogLine, SimulationStatus, Stats};
 
@@ -35,17 +36,17 @@ mod browser {
         };
 
         listen(&source, "log", move |data| {
-            if let Ok(line) = serde_json::from_str::<LogLine>(&data) {
+            if let Some(line) = parse::<LogLine>(&data) {
                 state.push_log(line);
             }
         });
         listen(&source, "counters", move |data| {
-            if let Ok(stats) = serde_json::from_str::<Stats>(&data) {
+            if let Some(stats) = parse::<Stats>(&data) {
                 state.stats.set(Some(stats));
             }
         });
         listen(&source, "simulation", move |data| {
-            if let Ok(status) = serde_json::from_str::<SimulationStatus>(&data) {
+            if let Some(status) = parse::<SimulationStatus>(&data) {
                 state.merge_simulation(status);
             }
         });

@@ -5,6 +5,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::numbers::fixed;
+
 /// Drawing area in SVG user units; the SVG scales to its container.
 const WIDTH: f64 = 600.0;
 const HEIGHT: f64 = 200.0;
@@ -38,14 +40,15 @@ pub fn LineChart(
 
     view! {
         <figure class="chart" data-testid=test_id>
-            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=label>
-                <line class="axis" x1=LEFT y1="4" x2=LEFT y2=HEIGHT - BOTTOM/>
-                <line class="axis" x1=LEFT y1=HEIGHT - BOTTOM x2=WIDTH y2=HEIGHT - BOTTOM/>
-                <text class="tick" x=LEFT - 6.0 y="14" text-anchor="end">
+            // The fixed coordinates are written out from WIDTH, HEIGHT, LEFT and BOTTOM.
+            <svg viewBox="0 0 600 200" role="img" aria-label=label>
+                <line class="axis" x1="56" y1="4" x2="56" y2="178"/>
+                <line class="axis" x1="56" y1="178" x2="600" y2="178"/>
+                <text class="tick" x="50" y="14" text-anchor="end">
                     {move || format_value(bounds().1, unit)}
                 </text>
-                <text class="tick" x=LEFT - 6.0 y=HEIGHT - BOTTOM text-anchor="end">"0"</text>
-                <text class="tick" x=WIDTH - 4.0 y=HEIGHT - 6.0 text-anchor="end">{x_label}</text>
+                <text class="tick" x="50" y="178" text-anchor="end">"0"</text>
+                <text class="tick" x="596" y="194" text-anchor="end">{x_label}</text>
                 // The lines are rebuilt on every change, because a <For> keyed by name would keep
                 // each line's first points.
                 {move || {
@@ -54,7 +57,7 @@ pub fn LineChart(
                         // A dot per point, so that a series with a single point still shows.
                         let dots = line.points.iter().map(|&(x, y)| {
                             let (cx, cy) = to_plot(x, y, max_x, max_y);
-                            view! { <circle class=format!("dot {}", line.class) cx=cx cy=cy r="3"/> }
+                            view! { <circle class=format!("dot {}", line.class) cx=fixed(cx, 1) cy=fixed(cy, 1) r="3"/> }
                         }).collect_view();
                         view! {
                             <polyline class=format!("line {}", line.class) fill="none"
@@ -79,7 +82,7 @@ fn polyline_points(points: &[(f64, f64)], max_x: f64, max_y: f64) -> String {
         .iter()
         .map(|&(x, y)| {
             let (px, py) = to_plot(x, y, max_x, max_y);
-            format!("{px:.1},{py:.1}")
+            format!("{},{}", fixed(px, 1), fixed(py, 1))
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -97,7 +100,15 @@ fn nice_ceiling(value: f64) -> f64 {
     if value <= 0.0 {
         return 1.0;
     }
-    let magnitude = 10f64.powf(value.log10().floor());
+    // The largest power of ten not above `value`, by multiplication: powf and log10 would
+    // bring their code into the bundle.
+    let mut magnitude = 1.0;
+    while magnitude * 10.0 <= value {
+        magnitude *= 10.0;
+    }
+    while magnitude > value {
+        magnitude /= 10.0;
+    }
     [1.0, 2.0, 5.0, 10.0]
         .into_iter()
         .map(|step| step * magnitude)
@@ -107,9 +118,9 @@ fn nice_ceiling(value: f64) -> f64 {
 
 fn format_value(value: f64, unit: &str) -> String {
     if value >= 10_000.0 {
-        format!("{:.0}k {unit}", value / 1000.0)
+        format!("{}k {unit}", fixed(value / 1000.0, 0))
     } else {
-        format!("{value:.0} {unit}")
+        format!("{} {unit}", fixed(value, 0))
     }
 }
 
@@ -118,10 +129,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nice_ceiling_rounds_up() {
+    fn nice_ceiling_rounds_up_to_one_two_or_five() {
         assert_eq!(nice_ceiling(0.0), 1.0);
         assert_eq!(nice_ceiling(7.0), 10.0);
         assert_eq!(nice_ceiling(120.0), 200.0);
         assert_eq!(nice_ceiling(450.0), 500.0);
+        assert_eq!(nice_ceiling(0.3), 0.5);
+        assert_eq!(nice_ceiling(1000.0), 1000.0);
     }
 }

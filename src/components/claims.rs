@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::components::dashboard_state::DashboardState;
+use crate::components::numbers::fixed;
 use crate::model::{Comparison, ServerInfo};
 
 /// One row of the claims table: the claim, the measured value and a verdict.
@@ -70,7 +71,7 @@ fn claim_rows(comparison: &Comparison, info: Option<&ServerInfo>) -> Vec<ClaimRo
         };
         ClaimRow {
             claim: "A session lookup adds 50–100 ms",
-            measured: format!("{:.3} ms at p50 on {store}", p50_ms),
+            measured: format!("{} ms at p50 on {store}", fixed(p50_ms, 3)),
             verdict,
         }
     };
@@ -81,7 +82,7 @@ fn claim_rows(comparison: &Comparison, info: Option<&ServerInfo>) -> Vec<ClaimRo
         let per_request = jwt.db_hits_per_request();
         ClaimRow {
             claim: "JWT auth needs 0 DB queries",
-            measured: format!("{per_request:.2} queries per request"),
+            measured: format!("{} queries per request", fixed(per_request, 2)),
             verdict: if jwt.db_hits == 0 {
                 "True, until you add revocation checks".into()
             } else {
@@ -99,7 +100,7 @@ fn claim_rows(comparison: &Comparison, info: Option<&ServerInfo>) -> Vec<ClaimRo
             claim: "JWT verification is effectively free",
             measured: format!("{} µs at p50", jwt.auth.p50_us),
             verdict: match ratio {
-                Some(ratio) => format!("Cheap, not free: {ratio:.1}× faster than the session lookup"),
+                Some(ratio) => format!("Cheap, not free: {}× faster than the session lookup", fixed(ratio, 1)),
                 None => "Cheap, not free: an HMAC over the token on every request".into(),
             },
         }
@@ -112,7 +113,7 @@ fn claim_rows(comparison: &Comparison, info: Option<&ServerInfo>) -> Vec<ClaimRo
         ClaimRow {
             claim: "A JWT makes each request bigger",
             measured: format!("token {} B vs session cookie {} B", jwt.credential_bytes, stateful.credential_bytes),
-            verdict: format!("True: {ratio:.0}× the bytes on every request"),
+            verdict: format!("True: {}× the bytes on every request", fixed(ratio, 0)),
         }
     };
 
@@ -126,20 +127,22 @@ fn ScaleEstimate() -> impl IntoView {
     let seconds = RwSignal::new(String::from("30"));
 
     let estimate = move || {
-        let users: f64 = users.get().trim().parse().unwrap_or(0.0);
-        let seconds: f64 = seconds.get().trim().parse().unwrap_or(0.0);
+        let users: u64 = users.get().trim().parse().unwrap_or(0);
+        let seconds: u64 = seconds.get().trim().parse().unwrap_or(0);
         let per_request = state
             .stats
             .get()
             .map(|stats| stats.comparison.stateful.db_hits_per_request())
             .unwrap_or(0.0);
-        if seconds <= 0.0 || users <= 0.0 {
-            return "Enter a number of users and a positive interval.".to_owned();
+        if seconds == 0 || users == 0 {
+            return "Enter a whole number of users and a whole number of seconds above zero.".to_owned();
         }
-        let queries = users / seconds * per_request;
+        let queries = users as f64 / seconds as f64 * per_request;
         format!(
-            "Estimate: {users:.0} users ÷ {seconds:.0} s × {per_request:.2} queries per stateful request \
-             = {queries:.0} session-store queries per second (JWT mode: 0)."
+            "Estimate: {users} users ÷ {seconds} s × {} queries per stateful request \
+             = {} session-store queries per second (JWT mode: 0).",
+            fixed(per_request, 2),
+            fixed(queries, 0),
         )
     };
 

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::components::chart::{LineChart, Series};
 use crate::components::dashboard_state::DashboardState;
+use crate::components::numbers::fixed;
 use crate::model::{Mode, ModeSummary};
 
 #[component]
@@ -57,7 +58,7 @@ pub fn ComparisonPanel() -> impl IntoView {
                                 <SummaryRow label="DB hits" summary test_id="db-hits"
                                     read=|s| s.db_hits.to_string()/>
                                 <SummaryRow label="DB hits per request" summary test_id="hits-per-request"
-                                    read=|s| format!("{:.2}", s.db_hits_per_request())/>
+                                    read=|s| fixed(s.db_hits_per_request(), 2)/>
                                 <SummaryRow label="Auth p50 / p95 / p99" summary test_id="auth"
                                     read=|s| format!("{} / {} / {} µs", s.auth.p50_us, s.auth.p95_us, s.auth.p99_us)/>
                                 <SummaryRow label="Request p50 / p95 / p99" summary test_id="total"

@@ -3,14 +3,12 @@
 use leptos::prelude::*;
 
 use crate::client;
-use crate::components::claims::ClaimsPanel;
-use crate::components::comparison::ComparisonPanel;
 use crate::components::dashboard_state::DashboardState;
 use crate::components::db_activity::DatabaseActivity;
 use crate::components::live_log::LiveLog;
 use crate::components::load_simulator::LoadSimulator;
+use crate::components::panels::PanelTabs;
 use crate::components::sign_in::SignIn;
-use crate::components::simulation::SimulateTraffic;
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
@@ -59,10 +57,6 @@ pub fn Dashboard() -> impl IntoView {
             </div>
             <LiveLog/>
         </div>
-        <div class="stack">
-            <ComparisonPanel/>
-            <ClaimsPanel/>
-            <SimulateTraffic/>
-        </div>
+        <PanelTabs/>
     }
 }

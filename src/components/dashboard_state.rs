@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::model::{LogLine, Mode, PageResponse, ServerInfo, SimulationStatus, Stats, User, PAGES};
+use crate::model::{LogLine, Mode, PageResponse, ServerInfo, SimulationState, SimulationStatus, Stats, User, PAGES};
 
 /// Log lines the browser keeps; older ones scroll out.
 pub const MAX_LOG_LINES: usize = 200;
@@ -73,23 +73,111 @@ impl DashboardState {
 }
 
 impl DashboardState {
-    /// Takes in a simulation event. Progress events carry only the newest chart point, and the
-    /// final event carries all of them.
+    /// Takes in a simulation event or the status that starting a run returned.
     pub fn merge_simulation(&self, event: SimulationStatus) {
-        let running = event.state == crate::model::SimulationState::Running;
-        self.simulation.update(|current| match current {
-            Some(known) if known.id == event.id && running => {
-                let mut samples = std::mem::take(&mut known.samples);
-                samples.extend(event.samples.iter().cloned());
-                *known = SimulationStatus { samples, ..event };
-            }
-            _ => *current = Some(event),
-        });
+        self.simulation.update(|current| merge_simulation_status(current, event));
     }
+}
+
+/// Merges a status of a simulation run into the one shown. Progress events carry only the
+/// newest chart point, and the final event carries all of them. The answer to the request
+/// that started a run can arrive after the stream's events of that run, so a running status
+/// never replaces a finished one, and progress never goes back.
+fn merge_simulation_status(current: &mut Option<SimulationStatus>, event: SimulationStatus) {
+    let Some(known) = current.as_mut().filter(|known| known.id == event.id) else {
+        *current = Some(event);
+        return;
+    };
+    if event.state != SimulationState::Running {
+        *known = event;
+        return;
+    }
+    if known.state != SimulationState::Running || event.completed_requests < known.completed_requests {
+        return;
+    }
+    let mut samples = std::mem::take(&mut known.samples);
+    samples.extend(event.samples);
+    *known = SimulationStatus { samples, ..event };
 }
 
 impl Default for DashboardState {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{SimulationModes, SimulationRequest};
+
+    fn status(id: &str, state: SimulationState, completed_requests: u64, samples: usize) -> SimulationStatus {
+        SimulationStatus {
+            id: id.to_owned(),
+            state,
+            settings: SimulationRequest {
+                virtual_users: 1,
+                pages_per_user: 4,
+                think_time_ms: 0,
+                modes: SimulationModes::Both,
+            },
+            database: "sqlite".to_owned(),
+            simulated_db_latency_ms: 0,
+            planned_requests: 8,
+            completed_requests,
+            started_at_ms: 0,
+            finished_at_ms: None,
+            message: None,
+            results: Vec::new(),
+            samples: (0..samples)
+                .map(|at| crate::model::SimulationSample {
+                    at_ms: at as u64,
+                    mode: Mode::Stateful,
+                    queries_per_second: 0.0,
+                    requests_per_second: 0.0,
+                    auth: Default::default(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn progress_appends_samples() {
+        let mut current = Some(status("a", SimulationState::Running, 0, 0));
+        merge_simulation_status(&mut current, status("a", SimulationState::Running, 2, 1));
+        merge_simulation_status(&mut current, status("a", SimulationState::Running, 4, 1));
+        let merged = current.unwrap();
+        assert_eq!(merged.completed_requests, 4);
+        assert_eq!(merged.samples.len(), 2);
+    }
+
+    #[test]
+    fn late_start_answer_keeps_finished_run() {
+        let mut current = None;
+        merge_simulation_status(&mut current, status("a", SimulationState::Finished, 8, 3));
+        merge_simulation_status(&mut current, status("a", SimulationState::Running, 0, 0));
+        let merged = current.unwrap();
+        assert_eq!(merged.state, SimulationState::Finished);
+        assert_eq!(merged.completed_requests, 8);
+        assert_eq!(merged.samples.len(), 3);
+    }
+
+    #[test]
+    fn late_start_answer_keeps_progress() {
+        let mut current = Some(status("a", SimulationState::Running, 6, 2));
+        merge_simulation_status(&mut current, status("a", SimulationState::Running, 0, 0));
+        let merged = current.unwrap();
+        assert_eq!(merged.completed_requests, 6);
+        assert_eq!(merged.samples.len(), 2);
+    }
+
+    #[test]
+    fn new_run_replaces_old_one() {
+        let mut current = Some(status("a", SimulationState::Finished, 8, 3));
+        merge_simulation_status(&mut current, status("b", SimulationState::Running, 0, 0));
+        let merged = current.unwrap();
+        assert_eq!(merged.id, "b");
+        assert_eq!(merged.state, SimulationState::Running);
+        assert!(merged.samples.is_empty());
     }
 }

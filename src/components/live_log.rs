@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::components::dashboard_state::DashboardState;
+use crate::components::numbers::duration_us;
 use crate::model::LogLine;
 
 /// Text shown before the first request.
@@ -73,7 +74,7 @@ fn LogEntry(line: LogLine) -> impl IntoView {
                 " > " <strong>{line.method.clone()} " " {line.path.clone()}</strong>
                 {mode}
                 " → " <span class=format!("status {status_class}")>{line.status}</span>
-                <span class="dim">{format!(" in {}", format_duration(line.total_us))}</span>
+                <span class="dim">{format!(" in {}", duration_us(line.total_us))}</span>
             </p>
             {sql_lines}
             {auth}
@@ -94,10 +95,4 @@ fn format_time(at_ms: u64) -> String {
     )
 }
 
-fn format_duration(us: u64) -> String {
-    if us < 1000 {
-        format!("{us} µs")
-    } else {
-        format!("{:.2} ms", us as f64 / 1000.0)
-    }
-}
+

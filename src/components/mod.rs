@@ -8,5 +8,7 @@ pub mod dashboard_state;
 pub mod db_activity;
 pub mod live_log;
 pub mod load_simulator;
+pub mod numbers;
+pub mod panels;
 pub mod sign_in;
 pub mod simulation;

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use crate::client;
 use crate::components::chart::{LineChart, Series};
 use crate::components::dashboard_state::DashboardState;
+use crate::components::numbers::fixed;
 use crate::model::{Mode, ModeResult, SimulationModes, SimulationRequest, SimulationState};
 
 #[component]
@@ -201,8 +202,8 @@ fn result_row(result: ModeResult) -> impl IntoView {
             <td>{result.requests}</td>
             <td>{result.errors + result.failed_sign_ins}</td>
             <td data-testid=format!("sim-db-hits-{test_id}")>{result.db_hits}</td>
-            <td>{format!("{:.0}", result.queries_per_second)}</td>
-            <td>{format!("{:.0}", result.requests_per_second)}</td>
+            <td>{fixed(result.queries_per_second, 0)}</td>
+            <td>{fixed(result.requests_per_second, 0)}</td>
             <td>{format!("{} / {} / {} µs", result.auth.p50_us, result.auth.p95_us, result.auth.p99_us)}</td>
             <td>{format!("{} / {} / {} µs", result.latency.p50_us, result.latency.p95_us, result.latency.p99_us)}</td>
         </tr>

@@ -8,10 +8,9 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::CookieJar;
-use serde_json::json;
 use tower_sessions::Session;
 
-use crate::model::{LoginRequest, LoginResponse, ServerInfo, Stats, User, WhoAmI, MAX_NAME_CHARS};
+use crate::model::{LoginRequest, LoginResponse, LogoutResponse, ServerInfo, Stats, User, WhoAmI, MAX_NAME_CHARS};
 use crate::server::activity::RequestOutcome;
 use crate::server::error::{ApiJson, AppError};
 use crate::server::jwt_backend::TOKEN_COOKIE;
@@ -74,7 +73,7 @@ pub async fn logout(session: Session, cookies: CookieJar) -> Result<Response, Ap
     } else {
         "logged out: there was no session to delete; a copied JWT still works until it expires"
     };
-    let mut response = (cookies.remove(removal), Json(json!({ "signed_out": true }))).into_response();
+    let mut response = (cookies.remove(removal), Json(LogoutResponse { signed_out: true })).into_response();
     response.extensions_mut().insert(RequestOutcome {
         auth_us: None,
         credential_bytes: None,
@@ -128,7 +127,7 @@ pub async fn reset(
 
 /// `GET /healthz`.
 pub async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+    Json(serde_json::json!({ "status": "ok" }))
 }
 
 /// JSON 404 for unknown API paths.

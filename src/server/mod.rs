@@ -15,6 +15,7 @@ pub mod pages;
 pub mod router;
 pub mod session_backend;
 pub mod simulator;
+pub mod site;
 pub mod startup;
 pub mod state;
 pub mod visitor;

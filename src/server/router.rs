@@ -6,15 +6,13 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use axum::Router;
-use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::trace::TraceLayer;
 
-use crate::app::{shell, App};
 use crate::model::Mode;
 use crate::server::activity::{record_activity, ActivityContext, ActivityKind};
 use crate::server::session_backend::session_layer;
 use crate::server::state::AppState;
-use crate::server::{account, assets, limits, live_stream, pages, simulator, visitor};
+use crate::server::{account, assets, limits, live_stream, pages, simulator, site, visitor};
 
 /// Builds the router with its full middleware stack.
 pub fn build_router(state: AppState) -> Router {
@@ -65,16 +63,13 @@ pub fn build_router(state: AppState) -> Router {
         .route("/healthz", get(account::healthz))
         .method_not_allowed_fallback(account::wrong_method);
 
-    let routes = generate_route_list(App);
-    let leptos_options = state.leptos_options.clone();
     Router::new()
         .merge(stateful_pages)
         .merge(jwt_pages)
         .merge(account)
         .merge(quiet)
         .merge(assets::pkg_router(&state.leptos_options))
-        .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .merge(site::site_router(&state.leptos_options))
         .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
         .layer(from_fn_with_state(Arc::clone(&state.hub), limits::limit_header_size))
         .layer(from_fn_with_state(state.settings.secure_cookies, visitor::ensure_visitor))

@@ -8,6 +8,9 @@ export const SELECT_SESSION_SQL = "SELECT data FROM sessions WHERE id = $1 AND e
 
 export type Mode = "stateful" | "jwt";
 
+/** The panels below the live log, each opened by its tab. */
+export type Panel = "comparison" | "claims" | "simulation";
+
 export interface Counters {
   dbHits: number;
   stateful: number;
@@ -59,6 +62,18 @@ export class Dashboard {
    */
   counter(testId: "db-hits-total" | "stateful-requests" | "jwt-requests" | "server-db-hits"): Locator {
     return this.databaseActivity.getByTestId(testId);
+  }
+
+  /**
+   * Opens a panel by its tab and returns the tab panel that shows it.
+   */
+  async openPanel(panel: Panel): Promise<Locator> {
+    const tab = this.byTestId(`open-${panel}`);
+    await tab.click();
+    await expect(tab).toHaveAttribute("aria-selected", "true");
+    const content = this.page.getByRole("tabpanel");
+    await this.withPageErrors(() => expect(content.getByRole("heading", { level: 2 })).toBeVisible());
+    return content;
   }
 
   /** Returns the log line at the top of the live log, which lists the newest line first. */

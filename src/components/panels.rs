@@ -1,0 +1,76 @@
+//! The panels below the live log, "Side by side", "Claims versus measurements" and "Simulate
+//! traffic", behind tabs that show one at a time, so that each fits on a projector screen.
+
+use leptos::prelude::*;
+
+use crate::components::claims::ClaimsPanel;
+use crate::components::comparison::ComparisonPanel;
+use crate::components::simulation::SimulateTraffic;
+
+/// One of the panels below the live log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Panel {
+    Comparison,
+    Claims,
+    Simulation,
+}
+
+impl Panel {
+    const ALL: [Panel; 3] = [Panel::Comparison, Panel::Claims, Panel::Simulation];
+
+    fn label(self) -> &'static str {
+        match self {
+            Panel::Comparison => "Side by side",
+            Panel::Claims => "Claims vs measurements",
+            Panel::Simulation => "Simulate traffic",
+        }
+    }
+
+    fn id(self) -> &'static str {
+        match self {
+            Panel::Comparison => "comparison",
+            Panel::Claims => "claims",
+            Panel::Simulation => "simulation",
+        }
+    }
+}
+
+/// Tabs that open one of the panels at a time. The panels keep their data in the dashboard
+/// state, so a simulation goes on while another panel is open.
+#[component]
+pub fn PanelTabs() -> impl IntoView {
+    let open = RwSignal::new(Panel::Comparison);
+    let content = move || match open.get() {
+        Panel::Comparison => view! { <ComparisonPanel/> }.into_any(),
+        Panel::Claims => view! { <ClaimsPanel/> }.into_any(),
+        Panel::Simulation => view! { <SimulateTraffic/> }.into_any(),
+    };
+
+    view! {
+        <section class="panels" aria-label="Compare and load-test">
+            <div class="tabs" role="tablist" aria-label="Panels">
+                {Panel::ALL
+                    .into_iter()
+                    .map(|panel| {
+                        view! {
+                            <button
+                                type="button"
+                                role="tab"
+                                id=format!("tab-{}", panel.id())
+                                aria-controls="panel-content"
+                                aria-selected=move || (open.get() == panel).to_string()
+                                data-testid=format!("open-{}", panel.id())
+                                on:click=move |_| open.set(panel)
+                            >
+                                {panel.label()}
+                            </button>
+                        }
+                    })
+                    .collect_view()}
+            </div>
+            <div id="panel-content" role="tabpanel" aria-labelledby=move || format!("tab-{}", open.get().id())>
+                {content}
+            </div>
+        </section>
+    }
+}
