@@ -10,6 +10,7 @@ pub mod db_hits;
 pub mod error;
 pub mod jwt_backend;
 pub mod limits;
+pub mod loopback;
 pub mod live_stream;
 pub mod pages;
 pub mod router;
