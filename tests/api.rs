@@ -3,6 +3,7 @@
 
 mod common;
 
+mod attack_lab;
 mod bad_input;
 mod jwt_attacks;
 mod live_stream;

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod activity;
 pub mod assets;
+pub mod attack_lab;
 pub mod config;
 pub mod db;
 pub mod db_hits;

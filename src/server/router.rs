@@ -14,7 +14,7 @@ use crate::model::Mode;
 use crate::server::activity::{record_activity, ActivityContext, ActivityKind};
 use crate::server::session_backend::session_layer;
 use crate::server::state::AppState;
-use crate::server::{account, assets, limits, live_stream, pages, simulator, visitor};
+use crate::server::{account, assets, attack_lab, limits, live_stream, pages, simulator, visitor};
 
 /// Builds the router with its full middleware stack.
 pub fn build_router(state: AppState) -> Router {
@@ -44,6 +44,8 @@ pub fn build_router(state: AppState) -> Router {
         .route("/api/logout", post(account::logout))
         .layer(sessions)
         .route("/api/reset", post(account::reset))
+        .route("/api/attacks", get(attack_lab::list))
+        .route("/api/attacks/{id}", post(attack_lab::run))
         .route("/api/simulations", post(simulator::routes::start))
         .route(
             "/api/simulations/{id}",
