@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -14,7 +14,8 @@ use crate::model::Mode;
 use crate::server::activity::{record_activity, ActivityContext, ActivityKind};
 use crate::server::session_backend::session_layer;
 use crate::server::state::AppState;
-use crate::server::{account, assets, attack_lab, limits, live_stream, pages, simulator, visitor};
+use crate::server::security_headers::add_security_headers;
+use crate::server::{account, assets, attack_lab, csrf, limits, live_stream, pages, simulator, visitor};
 
 /// Builds the router with its full middleware stack.
 pub fn build_router(state: AppState) -> Router {
@@ -69,7 +70,7 @@ pub fn build_router(state: AppState) -> Router {
 
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
-    Router::new()
+    let router = Router::new()
         .merge(stateful_pages)
         .merge(jwt_pages)
         .merge(account)
@@ -80,6 +81,8 @@ pub fn build_router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
         .layer(from_fn_with_state(Arc::clone(&state.hub), limits::limit_header_size))
         .layer(from_fn_with_state(state.settings.secure_cookies, visitor::ensure_visitor))
+        .layer(from_fn(csrf::reject_cross_origin));
+    add_security_headers(router)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
