@@ -10,7 +10,7 @@ use crate::components::dashboard::Dashboard;
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    crate::server::security_headers::set_page_policy();
+    crate::server::security_headers::set_page_policy(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">
