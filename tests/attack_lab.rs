@@ -54,11 +54,16 @@ async fn assert_attack_rejected(id: &str, code: &str) -> AttackResult {
     result
 }
 
-/// Decodes one base64url segment of `token` as JSON.
-fn decode_segment(token: &str, index: usize) -> Value {
+/// Decodes one base64url segment of `token` as text.
+fn segment_text(token: &str, index: usize) -> String {
     let segment = token.split('.').nth(index).expect("the token has too few segments");
     let bytes = URL_SAFE_NO_PAD.decode(segment).expect("the segment is not base64url");
-    serde_json::from_slice(&bytes).expect("the segment is not JSON")
+    String::from_utf8(bytes).expect("the segment is not UTF-8")
+}
+
+/// Decodes one base64url segment of `token` as JSON.
+fn decode_segment(token: &str, index: usize) -> Value {
+    serde_json::from_str(&segment_text(token, index)).expect("the segment is not JSON")
 }
 
 #[tokio::test]
@@ -223,12 +228,19 @@ async fn segment_count_attack_is_rejected() {
 
 #[tokio::test]
 async fn duplicate_claim_attack_is_rejected() {
-    assert_attack_rejected("duplicate-claim", "duplicate_json_key").await;
+    let result = assert_attack_rejected("duplicate-claim", "duplicate_json_key").await;
+    let payload = segment_text(&result.token, 1);
+    assert_eq!(payload.matches("\"role\":").count(), 2, "{payload}");
+    assert!(payload.contains("\"role\":\"admin\""), "{payload}");
+    // The last copy, which serde_json keeps, is the visitor's own role.
+    assert!(payload.ends_with("\"role\":\"member\"}"), "{payload}");
 }
 
 #[tokio::test]
 async fn duplicate_header_key_attack_is_rejected() {
-    assert_attack_rejected("duplicate-header-key", "duplicate_json_key").await;
+    let result = assert_attack_rejected("duplicate-header-key", "duplicate_json_key").await;
+    let header = segment_text(&result.token, 0);
+    assert_eq!(header.matches("\"alg\":").count(), 2, "{header}");
 }
 
 #[tokio::test]

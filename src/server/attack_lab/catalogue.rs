@@ -132,7 +132,7 @@ pub const ATTACKS: [Attack; 22] = [
         "Sends only header.payload, without the signature segment and its dot.",
         AttackKind::WrongSegmentCount),
     attack("duplicate-claim", "Duplicate claim",
-        "Repeats the role claim, once as member and once as admin, in a validly signed payload.",
+        "Repeats the role claim, first as admin and then as the visitor's role, in a validly signed payload.",
         AttackKind::DuplicateClaim),
     attack("duplicate-header-key", "Duplicate header key",
         "Repeats alg in the header, once as HS256 and once as none.",
@@ -210,11 +210,13 @@ impl Attack {
                 format!("{header}.{payload}")
             }
             AttackKind::DuplicateClaim => {
-                let mut claims = claims.clone();
-                claims.insert("role".into(), json!("member"));
-                let payload = to_json(&claims);
+                let role = claims.get("role").cloned().unwrap_or(Value::Null);
+                let payload = to_json(&as_admin(claims));
                 // serde_json writes each key once, so the second copy is spliced into the text.
-                let payload = format!("{},\"role\":\"admin\"}}", &payload[..payload.len() - 1]);
+                // It repeats the visitor's own role: serde_json keeps the last copy, so this
+                // token, signed with the server's key, would not make anyone an admin here
+                // even without the duplicate-key check.
+                let payload = format!("{},\"role\":{role}}}", &payload[..payload.len() - 1]);
                 jwt.sign_raw(Algorithm::HS256, ISSUED_HEADER, &payload)?
             }
             AttackKind::DuplicateHeaderKey => {
