@@ -171,7 +171,7 @@ pub struct AttackSummary {
     pub explanation: String,
 }
 
-/// Response of `POST /api/attacks/{id}`: the crafted token and how the JWT route answered it.
+/// Response of `POST /api/attacks/{id}`: the crafted token and the JWT route's response to it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttackResult {
     pub attack: String,

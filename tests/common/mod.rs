@@ -38,7 +38,7 @@ pub const TEST_POSTGRES_URL_ENV: &str = "SESSION_JOURNEY_TEST_POSTGRES_URL";
 pub const DATABASE_FILE: &str = "session-journey.sqlite3";
 pub const KEY_FILE: &str = "jwt-hs256.key";
 
-/// Longest token the JWT route accepts, in bytes.
+/// Maximum size of a token the JWT route accepts, in bytes.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 /// Cookie names the server sets.
