@@ -2,7 +2,7 @@
 //!
 //! The app is one page, so it has no client-side router: the server answers `/` with the
 //! dashboard and other paths with a plain 404 page (`server::site`). leptos_router and
-//! leptos_meta would add about 70 KB to the browser bundle for that one route.
+//! leptos_meta would add their code to the browser bundle for that one route.
 
 use leptos::prelude::*;
 
@@ -13,6 +13,8 @@ pub const TITLE: &str = "Session Journey: DB Load Simulator";
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server::security_headers::set_page_policy(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">

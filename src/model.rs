@@ -167,6 +167,35 @@ pub struct ApiError {
     pub reason: String,
 }
 
+/// One entry of `GET /api/attacks`: an attack the lab can run against the JWT route.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttackSummary {
+    /// The `{id}` of `POST /api/attacks/{id}`.
+    pub id: String,
+    pub title: String,
+    /// One sentence on what the crafted token tries.
+    pub explanation: String,
+}
+
+/// Response of `POST /api/attacks/{id}`: the crafted token and the JWT route's response to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttackResult {
+    pub attack: String,
+    /// The crafted token, exactly as it was sent in the `Authorization: Bearer` header.
+    pub token: String,
+    pub token_bytes: usize,
+    /// The method and path of the request sent over loopback.
+    pub request: String,
+    /// HTTP status of the JWT route's response.
+    pub status: u16,
+    /// Whether the JWT route served the page.
+    pub accepted: bool,
+    /// The route's error code, such as `invalid_signature`, when it rejected the token.
+    pub error: Option<String>,
+    /// The route's reason for the rejection, in words.
+    pub reason: Option<String>,
+}
+
 /// Percentiles of a set of durations, in microseconds, by the nearest-rank method.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LatencySummary {

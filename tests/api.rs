@@ -3,8 +3,10 @@
 
 mod common;
 
+mod attack_lab;
 mod bad_input;
 mod jwt_attacks;
+mod hardening;
 mod live_stream;
 mod pages;
 mod postgres;

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use crate::common::{send, WatchedVisitor, TOKEN_COOKIE};
+use crate::common::{send, WatchedVisitor, MAX_TOKEN_BYTES, TOKEN_COOKIE};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -96,7 +96,7 @@ async fn token_from_other_key_is_rejected() {
     let mut watched = WatchedVisitor::start().await;
     let token = sign_with(Algorithm::HS256, &valid_claims(&watched), &[7u8; 32]);
 
-    assert_token_rejected(&mut watched, &token, "token_bad_signature").await;
+    assert_token_rejected(&mut watched, &token, "invalid_signature").await;
 }
 
 #[tokio::test]
@@ -111,7 +111,7 @@ async fn tampered_payload_is_rejected() {
     let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
     let token = format!("{}.{forged_payload}.{}", parts[0], parts[2]);
 
-    assert_token_rejected(&mut watched, &token, "token_bad_signature").await;
+    assert_token_rejected(&mut watched, &token, "invalid_signature").await;
 }
 
 #[tokio::test]
@@ -125,7 +125,7 @@ async fn forged_token_cookie_is_rejected() {
     let request = watched.app.request_with_cookies(Method::GET, "/api/jwt/pages/orders", &cookies);
     let reply = send(request).await;
 
-    watched.assert_rejected(&reply, StatusCode::UNAUTHORIZED, "token_bad_signature").await;
+    watched.assert_rejected(&reply, StatusCode::UNAUTHORIZED, "invalid_signature").await;
 }
 
 #[tokio::test]
@@ -135,7 +135,7 @@ async fn wrong_issuer_is_rejected() {
     claims["iss"] = json!("another-issuer");
     let token = sign(&watched, &claims);
 
-    assert_token_rejected(&mut watched, &token, "token_wrong_issuer").await;
+    assert_token_rejected(&mut watched, &token, "wrong_issuer").await;
 }
 
 #[tokio::test]
@@ -145,19 +145,19 @@ async fn wrong_audience_is_rejected() {
     claims["aud"] = json!("another-app");
     let token = sign(&watched, &claims);
 
-    assert_token_rejected(&mut watched, &token, "token_wrong_audience").await;
+    assert_token_rejected(&mut watched, &token, "wrong_audience").await;
 }
 
 #[tokio::test]
 async fn missing_claims_are_rejected() {
     let mut watched = WatchedVisitor::start().await;
 
-    for claim in ["exp", "iss", "aud", "sub"] {
+    for (claim, code) in [("exp", "exp_missing"), ("iss", "iss_missing"), ("aud", "aud_missing"), ("sub", "sub_missing")] {
         let mut claims = valid_claims(&watched);
         claims.as_object_mut().unwrap().remove(claim);
         let token = sign(&watched, &claims);
 
-        assert_token_rejected(&mut watched, &token, "token_missing_claim").await;
+        assert_token_rejected(&mut watched, &token, code).await;
     }
 }
 
@@ -188,8 +188,7 @@ async fn alg_none_is_rejected() {
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&valid_claims(&watched)).unwrap());
     let token = format!("{header}.{payload}.");
 
-    // jsonwebtoken has no `none` algorithm, so the header fails to parse.
-    assert_token_rejected(&mut watched, &token, "token_malformed").await;
+    assert_token_rejected(&mut watched, &token, "alg_not_allowed").await;
 }
 
 #[tokio::test]
@@ -197,32 +196,38 @@ async fn other_hmac_algorithm_is_rejected() {
     let mut watched = WatchedVisitor::start().await;
     let token = sign_with(Algorithm::HS512, &valid_claims(&watched), &watched.app.signing_key());
 
-    assert_token_rejected(&mut watched, &token, "token_algorithm_rejected").await;
+    assert_token_rejected(&mut watched, &token, "alg_not_allowed").await;
 }
 
 #[tokio::test]
 async fn garbage_token_is_rejected() {
     let mut watched = WatchedVisitor::start().await;
 
-    for token in ["abc", "a.b.c", "..", "not a token"] {
-        assert_token_rejected(&mut watched, token, "token_malformed").await;
+    let cases = [
+        ("abc", "wrong_segment_count"),
+        ("not a token", "wrong_segment_count"),
+        ("a.b.c", "malformed_base64"),
+        ("..", "malformed_json"),
+    ];
+    for (token, code) in cases {
+        assert_token_rejected(&mut watched, token, code).await;
     }
 }
 
 #[tokio::test]
-async fn token_over_4096_bytes_is_rejected() {
+async fn token_over_8_kib_is_rejected() {
     let mut watched = WatchedVisitor::start().await;
     // Validly signed, so only its size can make the server reject it.
     let mut claims = valid_claims(&watched);
-    claims["padding"] = json!("p".repeat(4096));
+    claims["padding"] = json!("p".repeat(MAX_TOKEN_BYTES));
     let token = sign(&watched, &claims);
-    assert!(token.len() > 4096);
+    assert!(token.len() > MAX_TOKEN_BYTES);
 
     assert_token_rejected(&mut watched, &token, "token_too_large").await;
 }
 
 #[tokio::test]
-async fn token_of_4096_bytes_is_accepted() {
+async fn token_of_8_kib_is_accepted() {
     let watched = WatchedVisitor::start().await;
     let key = watched.app.signing_key();
     let claims = valid_claims(&watched);
@@ -231,13 +236,15 @@ async fn token_of_4096_bytes_is_accepted() {
         padded["padding"] = json!("p".repeat(length));
         sign_with(Algorithm::HS256, &padded, &key)
     };
-    let mut length = 0;
-    while token_with_padding(length + 1).len() <= 4096 {
+    // Base64url turns three padding bytes into four characters, so the search starts
+    // below the limit.
+    let mut length = MAX_TOKEN_BYTES * 3 / 4 - 512;
+    while token_with_padding(length + 1).len() <= MAX_TOKEN_BYTES {
         length += 1;
     }
     let token = token_with_padding(length);
     // One more padding byte adds one or two base64url characters.
-    assert!(token.len() >= 4095, "{}", token.len());
+    assert!(token.len() >= MAX_TOKEN_BYTES - 1, "{}", token.len());
 
     let reply = watched.app.jwt_page_with_token("orders", &token).await;
 
@@ -259,13 +266,62 @@ async fn malformed_authorization_is_rejected() {
 #[tokio::test]
 async fn rejected_tokens_add_no_db_hits() {
     let mut watched = WatchedVisitor::start().await;
-    assert_token_rejected(&mut watched, "abc", "token_malformed").await;
+    assert_token_rejected(&mut watched, "abc", "wrong_segment_count").await;
     let forged = sign_with(Algorithm::HS256, &valid_claims(&watched), &[7u8; 32]);
-    assert_token_rejected(&mut watched, &forged, "token_bad_signature").await;
+    assert_token_rejected(&mut watched, &forged, "invalid_signature").await;
 
     let stats = watched.app.stats().await;
 
     assert_eq!(stats.visitor.db_hits, 0);
     assert_eq!(stats.visitor.jwt_requests, 2);
     assert_eq!(stats.server.db_hits, 0);
+}
+
+#[tokio::test]
+async fn jku_url_is_never_fetched() {
+    let mut watched = WatchedVisitor::start().await;
+    // A listener the server would have to connect to if it fetched the key set. Nonblocking,
+    // so that `accept` reports at once whether a connection is waiting.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("failed to bind a loopback port");
+    listener.set_nonblocking(true).expect("failed to make the listener nonblocking");
+    let jku = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    let header = json!({ "alg": "HS256", "typ": "JWT", "jku": jku });
+    let mut claims = valid_claims(&watched);
+    claims["role"] = json!("admin");
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let key = EncodingKey::from_secret(&[9u8; 32]);
+    let signature = jsonwebtoken::crypto::sign(signing_input.as_bytes(), &key, Algorithm::HS256).unwrap();
+    let token = format!("{signing_input}.{signature}");
+
+    assert_token_rejected(&mut watched, &token, "key_url_rejected").await;
+
+    // The response has arrived, so any fetch would have connected by now.
+    let waiting = listener.accept();
+    assert!(
+        matches!(&waiting, Err(error) if error.kind() == std::io::ErrorKind::WouldBlock),
+        "the server connected to the jku URL: {waiting:?}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_typed_time_claims_are_named() {
+    let mut watched = WatchedVisitor::start().await;
+    let cases = [
+        ("exp", json!("soon"), "exp_not_a_number"),
+        ("exp", json!(null), "exp_not_a_number"),
+        ("exp", json!(-5), "exp_out_of_range"),
+        ("nbf", json!("now"), "nbf_not_a_number"),
+    ];
+
+    for (claim, value, code) in cases {
+        let mut claims = valid_claims(&watched);
+        claims[claim] = value;
+        let token = sign(&watched, &claims);
+
+        assert_token_rejected(&mut watched, &token, code).await;
+    }
 }

@@ -13,7 +13,7 @@ use tower_sessions::Session;
 use crate::model::{LoginRequest, LoginResponse, LogoutResponse, ServerInfo, Stats, User, WhoAmI, MAX_NAME_CHARS};
 use crate::server::activity::RequestOutcome;
 use crate::server::error::{ApiJson, AppError};
-use crate::server::jwt_backend::TOKEN_COOKIE;
+use crate::server::jwt_backend::{Fingerprint, TOKEN_COOKIE};
 use crate::server::live_stream::LiveHub;
 use crate::server::state::AppState;
 use crate::server::visitor::VisitorId;
@@ -37,7 +37,11 @@ pub async fn login(
     };
 
     session_backend::sign_in(&session, &user).await?;
-    let (token, claims) = state.jwt.issue(&user)?;
+    let fingerprint = state.jwt.fingerprint_cookie().map(|_| Fingerprint::generate());
+    let (token, claims) = match &fingerprint {
+        Some(fingerprint) => state.jwt.issue_with_fingerprint(&user, fingerprint)?,
+        None => state.jwt.issue(&user)?,
+    };
 
     let cookie = Cookie::build((TOKEN_COOKIE, token.clone()))
         .http_only(true)
@@ -52,7 +56,11 @@ pub async fn login(
         &claims.jti[..8],
         state.jwt.ttl_secs()
     );
-    let mut response = (cookies.add(cookie), Json(LoginResponse { user, token })).into_response();
+    let mut cookies = cookies.add(cookie);
+    if let Some(fingerprint) = &fingerprint {
+        cookies = cookies.add(fingerprint.cookie(state.settings.secure_cookies, state.jwt.ttl_secs()));
+    }
+    let mut response = (cookies, Json(LoginResponse { user, token })).into_response();
     response.extensions_mut().insert(RequestOutcome {
         auth_us: None,
         credential_bytes: None,
@@ -61,19 +69,31 @@ pub async fn login(
     Ok(response)
 }
 
-/// `POST /api/logout`: deletes the session and clears both cookies. The JWT itself stays
-/// valid until it expires, because nothing on the server tracks it.
-pub async fn logout(session: Session, cookies: CookieJar) -> Result<Response, AppError> {
+/// `POST /api/logout`: deletes the session and clears the session, token and fingerprint
+/// cookies. The JWT itself stays valid until it expires, because nothing on the server
+/// tracks it.
+pub async fn logout(
+    State(state): State<AppState>,
+    session: Session,
+    cookies: CookieJar,
+) -> Result<Response, AppError> {
     let had_session = session.id().is_some();
     session_backend::sign_out(&session).await?;
 
-    let removal = Cookie::build(TOKEN_COOKIE).path("/").build();
+    let mut cookies = cookies.remove(Cookie::build(TOKEN_COOKIE).path("/").build());
+    if let Some(name) = state.jwt.fingerprint_cookie() {
+        let removal = Cookie::build(name)
+            .path("/")
+            .secure(state.settings.secure_cookies)
+            .build();
+        cookies = cookies.remove(removal);
+    }
     let message = if had_session {
         "logged out: session deleted; a copied JWT still works until it expires"
     } else {
         "logged out: there was no session to delete; a copied JWT still works until it expires"
     };
-    let mut response = (cookies.remove(removal), Json(LogoutResponse { signed_out: true })).into_response();
+    let mut response = (cookies, Json(LogoutResponse { signed_out: true })).into_response();
     response.extensions_mut().insert(RequestOutcome {
         auth_us: None,
         credential_bytes: None,
@@ -85,9 +105,11 @@ pub async fn logout(session: Session, cookies: CookieJar) -> Result<Response, Ap
 /// `GET /api/whoami`: the user named by a valid JWT cookie, verified in memory so that
 /// the page can show who is signed in without a DB hit.
 pub async fn whoami(State(state): State<AppState>, cookies: CookieJar) -> Json<WhoAmI> {
-    let user = cookies
-        .get(TOKEN_COOKIE)
-        .and_then(|cookie| state.jwt.verify(cookie.value()).ok())
+    // An empty header map, so that only the cookie counts, as documented.
+    let user = state
+        .jwt
+        .authenticate(&axum::http::HeaderMap::new(), &cookies)
+        .ok()
         .map(|claims| claims.user());
     Json(WhoAmI { user })
 }

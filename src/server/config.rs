@@ -71,6 +71,12 @@ pub struct Settings {
     /// Mark cookies Secure. Turn on when a TLS-terminating proxy serves the app over HTTPS.
     #[arg(long, env = "SESSION_JOURNEY_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+
+    /// Bind each JWT to a fingerprint cookie (the OWASP defence against token sidejacking):
+    /// a token sent without the cookie of the browser that signed in is rejected. Off by
+    /// default, so that the attack lab's stolen-token replay shows the token still working.
+    #[arg(long, env = "SESSION_JOURNEY_BIND_TOKEN_FINGERPRINT", default_value_t = false)]
+    pub bind_token_fingerprint: bool,
 }
 
 /// Environment variable with a JWT signing secret of at least 32 bytes. When unset, a key is

@@ -45,8 +45,7 @@ pub async fn jwt_page(
     let started = Instant::now();
     let credential_bytes = jwt_backend::credential_bytes(&headers, &cookies);
     serve_page(Mode::Jwt, &page, started, credential_bytes, || async {
-        let token = jwt_backend::token_from_request(&headers, &cookies)?;
-        state.jwt.verify(token).map(|claims| claims.user())
+        state.jwt.authenticate(&headers, &cookies).map(|claims| claims.user())
     })
     .await
 }

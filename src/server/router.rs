@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::trace::TraceLayer;
@@ -12,7 +12,8 @@ use crate::model::Mode;
 use crate::server::activity::{record_activity, ActivityContext, ActivityKind};
 use crate::server::session_backend::session_layer;
 use crate::server::state::AppState;
-use crate::server::{account, assets, limits, live_stream, pages, simulator, site, visitor};
+use crate::server::security_headers::add_security_headers;
+use crate::server::{account, assets, attack_lab, csrf, limits, live_stream, pages, simulator, site, visitor};
 
 /// Builds the router with its full middleware stack.
 pub fn build_router(state: AppState) -> Router {
@@ -42,6 +43,8 @@ pub fn build_router(state: AppState) -> Router {
         .route("/api/logout", post(account::logout))
         .layer(sessions)
         .route("/api/reset", post(account::reset))
+        .route("/api/attacks", get(attack_lab::list))
+        .route("/api/attacks/{id}", post(attack_lab::run))
         .route("/api/simulations", post(simulator::routes::start))
         .route(
             "/api/simulations/{id}",
@@ -63,7 +66,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/healthz", get(account::healthz))
         .method_not_allowed_fallback(account::wrong_method);
 
-    Router::new()
+    let router = Router::new()
         .merge(stateful_pages)
         .merge(jwt_pages)
         .merge(account)
@@ -73,6 +76,8 @@ pub fn build_router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
         .layer(from_fn_with_state(Arc::clone(&state.hub), limits::limit_header_size))
         .layer(from_fn_with_state(state.settings.secure_cookies, visitor::ensure_visitor))
+        .layer(from_fn(csrf::reject_cross_origin));
+    add_security_headers(router)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -1,7 +1,7 @@
 //! The HTML side of the server: the dashboard at `/`, the files of the site root (such as
 //! `/favicon.svg`) and a 404 page for every other path.
 
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::handler::HandlerWithoutStateExt;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
@@ -11,6 +11,7 @@ use tower_http::services::ServeDir;
 
 use crate::app::{shell, TITLE};
 use crate::server::account::wrong_method;
+use crate::server::security_headers::STATIC_PAGE_POLICY;
 
 /// Routes `/` to the server-rendered dashboard and every path no other router claims to a
 /// file of the site root or, when there is none, the 404 page.
@@ -44,5 +45,9 @@ pub async fn page_not_found() -> impl IntoResponse {
          <p>Nothing lives at this address. <a href=\"/\">Open the dashboard</a>.</p>\
          </section></main></body></html>"
     );
-    (StatusCode::NOT_FOUND, Html(body))
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_SECURITY_POLICY, STATIC_PAGE_POLICY)],
+        Html(body),
+    )
 }

@@ -7,7 +7,7 @@ use leptos::config::get_configuration;
 use tokio::net::TcpListener;
 
 use crate::server::config::{Settings, JWT_SECRET_ENV};
-use crate::server::jwt_backend::{keys, JwtBackend, SecretSource};
+use crate::server::jwt_backend::{fingerprint, keys, JwtBackend, SecretSource};
 use crate::server::live_stream::LiveHub;
 use crate::server::router::build_router;
 use crate::server::session_backend::SqlSessionStore;
@@ -63,7 +63,11 @@ pub async fn build_state(settings: Settings) -> Result<AppState, StartupError> {
         SecretSource::ExistingFile(path) => tracing::info!(path = %path.display(), "JWT secret read from file"),
         SecretSource::GeneratedFile(path) => tracing::info!(path = %path.display(), "JWT secret generated"),
     }
-    let jwt = JwtBackend::new(&secret, settings.jwt_ttl_secs, &settings.jwt_issuer, &settings.jwt_audience);
+    let mut jwt = JwtBackend::new(&secret, settings.jwt_ttl_secs, &settings.jwt_issuer, &settings.jwt_audience);
+    if settings.bind_token_fingerprint {
+        jwt = jwt.with_fingerprint_binding(fingerprint::cookie_name(settings.secure_cookies));
+        tracing::info!("JWTs are bound to a fingerprint cookie");
+    }
     let hub = LiveHub::new(settings.max_streams, settings.max_streams_per_visitor);
     let (settings_max_users, settings_max_requests) =
         (settings.max_simulation_users, settings.max_simulation_requests);

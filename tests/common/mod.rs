@@ -38,10 +38,14 @@ pub const TEST_POSTGRES_URL_ENV: &str = "SESSION_JOURNEY_TEST_POSTGRES_URL";
 pub const DATABASE_FILE: &str = "session-journey.sqlite3";
 pub const KEY_FILE: &str = "jwt-hs256.key";
 
+/// Maximum size of a token the JWT route accepts, in bytes.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
 /// Cookie names the server sets.
 pub const SESSION_COOKIE: &str = "sj_session";
 pub const TOKEN_COOKIE: &str = "sj_token";
 pub const VISITOR_COOKIE: &str = "sj_visitor";
+pub const FINGERPRINT_COOKIE: &str = "sj_fingerprint";
 
 /// The statements the session store runs to load, create and delete a session, written with
 /// numbered parameters so that one text runs on SQLite and PostgreSQL.
@@ -314,6 +318,11 @@ impl Visitor {
     /// `POST /api/logout`.
     pub async fn logout(&self) -> Reply {
         send(self.request(Method::POST, "/api/logout")).await
+    }
+
+    /// `POST /api/attacks/{id}`.
+    pub async fn run_attack(&self, id: &str) -> Reply {
+        send(self.request(Method::POST, &format!("/api/attacks/{id}"))).await
     }
 
     /// `POST /api/simulations` with `body`.
@@ -601,7 +610,12 @@ pub struct WatchedVisitor {
 
 impl WatchedVisitor {
     pub async fn start() -> Self {
-        let app = TestApp::spawn().await;
+        Self::start_with(&[]).await
+    }
+
+    /// Like [`WatchedVisitor::start`], with `extra_args` added to the server's command line.
+    pub async fn start_with(extra_args: &[&str]) -> Self {
+        let app = TestApp::spawn_with(extra_args).await;
         let login = app.sign_in("Ada").await;
         let (events, _) = app.open_events().await;
         let session_rows = app.session_rows().await;

@@ -1,6 +1,8 @@
 //! The stateless backend: a signed JWT that the server verifies in memory on every page
 //! request, with no database access.
 
+pub mod fingerprint;
+pub mod inspect;
 pub mod keys;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -11,6 +13,8 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+pub use fingerprint::Fingerprint;
+pub use inspect::MAX_TOKEN_BYTES;
 pub use keys::{SecretSource, SigningSecret};
 
 use crate::model::User;
@@ -18,9 +22,6 @@ use crate::server::error::AppError;
 
 /// Name of the cookie that carries the JWT.
 pub const TOKEN_COOKIE: &str = "sj_token";
-
-/// Tokens longer than this are rejected before any decoding, in bytes.
-pub const MAX_TOKEN_BYTES: usize = 4096;
 
 /// The claims of a Session Journey token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +34,9 @@ pub struct Claims {
     pub iss: String,
     pub aud: String,
     pub jti: String,
+    /// SHA-256 of the fingerprint cookie, set only with `--bind-token-fingerprint`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fgp: Option<String>,
 }
 
 impl Claims {
@@ -53,6 +57,8 @@ pub struct JwtBackend {
     ttl_secs: u64,
     issuer: String,
     audience: String,
+    /// The fingerprint cookie's name when tokens are bound to it.
+    fingerprint_cookie: Option<&'static str>,
 }
 
 impl JwtBackend {
@@ -73,7 +79,20 @@ impl JwtBackend {
             ttl_secs,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
+            fingerprint_cookie: None,
         }
+    }
+
+    /// Binds tokens to a fingerprint cookie named `cookie_name`: verification then requires
+    /// that cookie, and its SHA-256 must equal the token's `fgp` claim.
+    pub fn with_fingerprint_binding(mut self, cookie_name: &'static str) -> Self {
+        self.fingerprint_cookie = Some(cookie_name);
+        self
+    }
+
+    /// The fingerprint cookie's name when tokens are bound to one.
+    pub fn fingerprint_cookie(&self) -> Option<&'static str> {
+        self.fingerprint_cookie
     }
 
     /// Lifetime of issued tokens, in seconds.
@@ -83,6 +102,19 @@ impl JwtBackend {
 
     /// Signs a token for `user` that expires `ttl_secs` from now.
     pub fn issue(&self, user: &User) -> Result<(String, Claims), AppError> {
+        self.sign_claims(user, None)
+    }
+
+    /// Signs a token for `user` whose `fgp` claim is the hash of `fingerprint`.
+    pub fn issue_with_fingerprint(
+        &self,
+        user: &User,
+        fingerprint: &Fingerprint,
+    ) -> Result<(String, Claims), AppError> {
+        self.sign_claims(user, Some(fingerprint.claim()))
+    }
+
+    fn sign_claims(&self, user: &User, fgp: Option<String>) -> Result<(String, Claims), AppError> {
         let now = unix_now();
         let claims = Claims {
             sub: user.id.clone(),
@@ -93,29 +125,97 @@ impl JwtBackend {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             jti: uuid::Uuid::new_v4().to_string(),
+            fgp,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding_key)
             .map_err(|error| AppError::Internal(format!("failed to sign a JWT: {error}")))?;
         Ok((token, claims))
     }
 
-    /// Verifies the signature and claims of `token` and returns its claims.
+    /// Signs `header_json` and `payload_json` as they are with this server's key and
+    /// `algorithm`, for the attack lab's crafted tokens. Callers must make sure the result
+    /// never verifies.
+    pub(crate) fn sign_raw(
+        &self,
+        algorithm: Algorithm,
+        header_json: &str,
+        payload_json: &str,
+    ) -> Result<String, AppError> {
+        sign_raw_with(&self.encoding_key, algorithm, header_json, payload_json)
+    }
+
+    /// Verifies the form, header, signature and claims of `token` and returns its claims.
     pub fn verify(&self, token: &str) -> Result<Claims, AppError> {
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(unauthorized(
-                "token_too_large",
-                format!("the token has {} bytes; the limit is {MAX_TOKEN_BYTES}", token.len()),
-            ));
-        }
+        let inspected = inspect::inspect(token)?;
         // Decoding into a JSON value first lets the registered-claim checks (exp, iss, aud)
         // report their precise errors: jsonwebtoken deserializes into the target type before
         // it validates, so a missing `exp` would otherwise surface as a JSON error.
         let data = jsonwebtoken::decode::<serde_json::Value>(token, &self.decoding_key, &self.validation)
-            .map_err(|error| rejection(error.kind()))?;
+            .map_err(|error| rejection(error.kind(), &inspected.payload))?;
         serde_json::from_value(data.claims).map_err(|error| {
             unauthorized("token_invalid_claim", format!("the token's claims do not match this app's: {error}"))
         })
     }
+
+    /// Authenticates a request: takes its token, verifies it, and with fingerprint binding on
+    /// checks the fingerprint cookie against the token's `fgp` claim.
+    pub fn authenticate(&self, headers: &HeaderMap, cookies: &CookieJar) -> Result<Claims, AppError> {
+        let token = token_from_request(headers, cookies)?;
+        let claims = self.verify(token)?;
+        if let Some(cookie_name) = self.fingerprint_cookie {
+            let cookie_value = cookies.get(cookie_name).map(|cookie| cookie.value());
+            check_fingerprint(&claims, cookie_name, cookie_value)?;
+        }
+        Ok(claims)
+    }
+}
+
+/// Signs `header_json.payload_json`, each base64url-encoded, with `key` and `algorithm`.
+pub(crate) fn sign_raw_with(
+    key: &EncodingKey,
+    algorithm: Algorithm,
+    header_json: &str,
+    payload_json: &str,
+) -> Result<String, AppError> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    let message = format!("{}.{}", URL_SAFE_NO_PAD.encode(header_json), URL_SAFE_NO_PAD.encode(payload_json));
+    let signature = jsonwebtoken::crypto::sign(message.as_bytes(), key, algorithm)
+        .map_err(|error| AppError::Internal(format!("failed to sign a JWT: {error}")))?;
+    Ok(format!("{message}.{signature}"))
+}
+
+fn check_fingerprint(claims: &Claims, cookie_name: &str, cookie_value: Option<&str>) -> Result<(), AppError> {
+    let Some(expected) = &claims.fgp else {
+        return Err(unauthorized(
+            "fingerprint_claim_missing",
+            "the token has no `fgp` claim, but this server binds every token to a fingerprint \
+             cookie; sign in again"
+                .into(),
+        ));
+    };
+    let Some(cookie_value) = cookie_value else {
+        return Err(unauthorized(
+            "fingerprint_cookie_missing",
+            format!(
+                "the request has no `{cookie_name}` cookie, so the token may have been copied \
+                 out of the browser that signed in; sign in again"
+            ),
+        ));
+    };
+    // Both sides are SHA-256 hashes, so a timing difference in this comparison shows an
+    // attacker nothing about a cookie value that would match.
+    if fingerprint::hash(cookie_value) != *expected {
+        return Err(unauthorized(
+            "fingerprint_mismatch",
+            format!(
+                "the `{cookie_name}` cookie does not match the token's `fgp` claim, so the token \
+                 was issued to another browser"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Returns the token of a request: the `Authorization: Bearer` header when present, otherwise
@@ -162,39 +262,85 @@ pub fn credential_bytes(headers: &HeaderMap, cookies: &CookieJar) -> Option<usiz
         .map(|cookie| cookie.name().len() + 1 + cookie.value().len())
 }
 
-fn rejection(kind: &ErrorKind) -> AppError {
+fn rejection(kind: &ErrorKind, payload: &serde_json::Map<String, serde_json::Value>) -> AppError {
     let (code, reason) = match kind {
         ErrorKind::ExpiredSignature => ("token_expired", "the token has expired".to_owned()),
         ErrorKind::ImmatureSignature => {
             ("token_not_yet_valid", "the token is not valid yet (nbf is in the future)".into())
         }
         ErrorKind::InvalidSignature => (
-            "token_bad_signature",
+            "invalid_signature",
             "the token's signature does not match its contents: it was forged, altered or \
              signed with another key"
                 .into(),
         ),
-        ErrorKind::InvalidIssuer => ("token_wrong_issuer", "the token's issuer (iss) is not accepted".into()),
+        ErrorKind::InvalidIssuer => ("wrong_issuer", "the token's issuer (iss) is not accepted".into()),
         ErrorKind::InvalidAudience => {
-            ("token_wrong_audience", "the token's audience (aud) is not accepted".into())
+            ("wrong_audience", "the token's audience (aud) is not accepted".into())
         }
         ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName | ErrorKind::MissingAlgorithm => (
-            "token_algorithm_rejected",
+            "alg_not_allowed",
             "the token's algorithm (alg) is not HS256, the only one this server accepts".into(),
         ),
-        ErrorKind::MissingRequiredClaim(claim) => {
-            ("token_missing_claim", format!("the token has no `{claim}` claim"))
+        // jsonwebtoken 10 reports a registered claim of the wrong type as missing, so the
+        // payload decides which of the two it is.
+        ErrorKind::MissingRequiredClaim(claim) | ErrorKind::InvalidClaimFormat(claim) => {
+            match payload.get(claim.as_str()) {
+                None => (missing_claim_code(claim), format!("the token has no `{claim}` claim")),
+                Some(value) => (wrong_claim_type_code(claim, value), wrong_claim_type(claim, value)),
+            }
         }
-        ErrorKind::InvalidClaimFormat(claim) => {
-            ("token_invalid_claim", format!("the token's `{claim}` claim has the wrong type"))
-        }
-        ErrorKind::Json(error) => ("token_malformed", format!("the token's JSON is invalid: {error}")),
+        ErrorKind::Json(error) => ("malformed_json", format!("the token's JSON is invalid: {error}")),
         ErrorKind::Base64(_) | ErrorKind::Utf8(_) => {
-            ("token_malformed", "the token is not valid base64url-encoded JSON".into())
+            ("malformed_base64", "the token is not valid base64url-encoded JSON".into())
         }
         _ => ("token_malformed", "the token is not a well-formed JWT".into()),
     };
     unauthorized(code, reason)
+}
+
+/// Returns the error code for a required registered claim that the token lacks.
+fn missing_claim_code(claim: &str) -> &'static str {
+    match claim {
+        "exp" => "exp_missing",
+        "nbf" => "nbf_missing",
+        "iss" => "iss_missing",
+        "aud" => "aud_missing",
+        "sub" => "sub_missing",
+        _ => "claim_missing",
+    }
+}
+
+/// Returns the error code for a registered claim whose JSON type is wrong. A time claim that
+/// is a number but no unsigned 64-bit value (jsonwebtoken 10 truncates fractions, so only a
+/// negative or a too-large number) gets its own code.
+fn wrong_claim_type_code(claim: &str, value: &serde_json::Value) -> &'static str {
+    let is_number = value.is_number();
+    match (claim, is_number) {
+        ("exp", false) => "exp_not_a_number",
+        ("exp", true) => "exp_out_of_range",
+        ("nbf", false) => "nbf_not_a_number",
+        ("nbf", true) => "nbf_out_of_range",
+        _ => "claim_wrong_type",
+    }
+}
+
+/// Describes a registered claim whose value has the wrong JSON type.
+fn wrong_claim_type(claim: &str, value: &serde_json::Value) -> String {
+    let expected = match claim {
+        "exp" | "nbf" | "iat" => "a whole number of seconds since the Unix epoch",
+        "aud" => "a string or an array of strings",
+        _ => "a string",
+    };
+    let found = match value {
+        serde_json::Value::String(text) => format!("the string {:?}", crate::server::error::shorten(text)),
+        serde_json::Value::Number(number) => format!("the number {number}"),
+        serde_json::Value::Bool(flag) => format!("the boolean {flag}"),
+        serde_json::Value::Null => "null".to_owned(),
+        serde_json::Value::Array(_) => "an array".to_owned(),
+        serde_json::Value::Object(_) => "an object".to_owned(),
+    };
+    format!("the token's `{claim}` claim is {found}; it must be {expected}")
 }
 
 fn unauthorized(code: &'static str, reason: String) -> AppError {
@@ -252,7 +398,7 @@ mod tests {
     #[test]
     fn token_from_other_key_is_rejected() {
         let (token, _) = backend(1).issue(&demo_user()).unwrap();
-        assert_eq!(error_code(backend(2).verify(&token).unwrap_err()), "token_bad_signature");
+        assert_eq!(error_code(backend(2).verify(&token).unwrap_err()), "invalid_signature");
     }
 
     #[test]
@@ -273,11 +419,11 @@ mod tests {
             "exp": now + 60, "iss": "someone-else", "aud": "session-journey", "jti": "j",
         });
         let jwt = backend(7);
-        assert_eq!(error_code(jwt.verify(&sign(&claims, 7)).unwrap_err()), "token_wrong_issuer");
+        assert_eq!(error_code(jwt.verify(&sign(&claims, 7)).unwrap_err()), "wrong_issuer");
 
         claims["iss"] = "session-journey".into();
         claims["aud"] = "another-app".into();
-        assert_eq!(error_code(jwt.verify(&sign(&claims, 7)).unwrap_err()), "token_wrong_audience");
+        assert_eq!(error_code(jwt.verify(&sign(&claims, 7)).unwrap_err()), "wrong_audience");
     }
 
     #[test]
@@ -286,7 +432,23 @@ mod tests {
             "sub": "user-1", "name": "John", "role": "member", "iat": 1,
             "iss": "session-journey", "aud": "session-journey", "jti": "j",
         });
-        assert_eq!(error_code(backend(7).verify(&sign(&claims, 7)).unwrap_err()), "token_missing_claim");
+        assert_eq!(error_code(backend(7).verify(&sign(&claims, 7)).unwrap_err()), "exp_missing");
+    }
+
+    #[test]
+    fn wrong_typed_exp_is_not_reported_missing() {
+        let mut claims = serde_json::json!({
+            "sub": "user-1", "name": "John", "role": "member", "iat": 1, "exp": "tomorrow",
+            "iss": "session-journey", "aud": "session-journey", "jti": "j",
+        });
+        let jwt = backend(7);
+        assert_eq!(error_code(jwt.verify(&sign(&claims, 7)).unwrap_err()), "exp_not_a_number");
+
+        claims["exp"] = serde_json::json!(null);
+        assert_eq!(error_code(jwt.verify(&sign(&claims, 7)).unwrap_err()), "exp_not_a_number");
+
+        claims["exp"] = serde_json::json!(-5);
+        assert_eq!(error_code(jwt.verify(&sign(&claims, 7)).unwrap_err()), "exp_out_of_range");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::model::{
 };
 use crate::server::activity::micros_since;
 use crate::server::live_stream::LiveHub;
+use crate::server::loopback::loopback_addr;
 
 /// Interval of the live chart points and progress events.
 const SAMPLE_EVERY: Duration = Duration::from_millis(500);
@@ -51,7 +52,7 @@ fn lock(phase: &SharedPhase) -> std::sync::MutexGuard<'_, PhaseData> {
 pub async fn run_simulation(run: Arc<SimulationRun>, target: SocketAddr, hub: Arc<LiveHub>) {
     let settings = run.snapshot().settings;
     let started = Instant::now();
-    let base_url = format!("http://{}", loopback(target));
+    let base_url = format!("http://{}", loopback_addr(target));
 
     for &mode in settings.modes.modes() {
         if run.cancel.is_cancelled() {
@@ -167,18 +168,6 @@ fn summarize(mode: Mode, data: &mut PhaseData, duration: Duration) -> ModeResult
         auth: LatencySummary::from_samples(&mut data.auth_us),
         latency: LatencySummary::from_samples(&mut data.latency_us),
     }
-}
-
-/// The address to reach this server on loopback: a wildcard bind address is replaced by the
-/// loopback address of the same family, so simulated traffic never leaves the machine.
-fn loopback(target: SocketAddr) -> SocketAddr {
-    let mut target = target;
-    match target {
-        SocketAddr::V4(ref mut v4) if v4.ip().is_unspecified() => v4.set_ip(std::net::Ipv4Addr::LOCALHOST),
-        SocketAddr::V6(ref mut v6) if v6.ip().is_unspecified() => v6.set_ip(std::net::Ipv6Addr::LOCALHOST),
-        _ => {}
-    }
-    target
 }
 
 /// One simulated person: a browser of its own, with its own cookies.
