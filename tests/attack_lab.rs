@@ -38,7 +38,12 @@ async fn run_attack(watched: &mut WatchedVisitor, id: &str) -> (AttackResult, Lo
 /// Runs attack `id` and checks that the JWT route rejected its token with `code`, then sends
 /// the same token directly and checks the same rejection.
 async fn assert_attack_rejected(id: &str, code: &str) -> AttackResult {
-    let mut watched = WatchedVisitor::start().await;
+    assert_attack_rejected_with(&[], id, code).await
+}
+
+/// Like [`assert_attack_rejected`], on a server started with `extra_args`.
+async fn assert_attack_rejected_with(extra_args: &[&str], id: &str, code: &str) -> AttackResult {
+    let mut watched = WatchedVisitor::start_with(extra_args).await;
     let (result, line) = run_attack(&mut watched, id).await;
 
     assert_eq!(result.status, 401, "{result:?}");
@@ -339,4 +344,41 @@ async fn logout_clears_fingerprint_cookie() {
 
     assert_eq!(app.cookie(FINGERPRINT_COOKIE), None);
     assert_eq!(app.cookie(TOKEN_COOKIE), None);
+}
+
+#[tokio::test]
+async fn key_confusion_is_not_allowed() {
+    for algorithm in ["rs256", "eddsa"] {
+        let args = ["--jwt-algorithm", algorithm];
+        let result = assert_attack_rejected_with(&args, "key-confusion", "alg_not_allowed").await;
+        let header = decode_segment(&result.token, 0);
+        assert_eq!(header["alg"], "HS256", "{algorithm}");
+        assert!(header["kid"].is_string(), "{header}");
+        assert_eq!(decode_segment(&result.token, 1)["role"], "admin");
+    }
+}
+
+#[tokio::test]
+async fn key_confusion_listed_only_with_key_pair() {
+    let hs256 = TestApp::spawn().await;
+    let rs256 = TestApp::spawn_with(&["--jwt-algorithm", "rs256"]).await;
+
+    let hs256_ids: Vec<AttackSummary> = hs256.get("/api/attacks").await.parse();
+    let rs256_ids: Vec<AttackSummary> = rs256.get("/api/attacks").await.parse();
+
+    assert!(hs256_ids.iter().all(|attack| attack.id != "key-confusion"));
+    assert_eq!(rs256_ids.len(), 23);
+    assert!(rs256_ids.iter().any(|attack| attack.id == "key-confusion"));
+    hs256.sign_in("Ada").await;
+    let reply = hs256.run_attack("key-confusion").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.error_code(), "unknown_attack");
+}
+
+#[tokio::test]
+async fn server_signed_attacks_work_under_eddsa() {
+    let args = ["--jwt-algorithm", "eddsa"];
+    assert_attack_rejected_with(&args, "expired", "token_expired").await;
+    assert_attack_rejected_with(&args, "duplicate-claim", "duplicate_json_key").await;
+    assert_attack_rejected_with(&args, "wrong-key", "invalid_signature").await;
 }

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+use crate::server::jwt_backend::SigningAlgorithm;
+
 /// Session Journey: sends real requests through a stateful session backend and a JWT backend
 /// and streams what each one cost.
 #[derive(Clone, Debug, Parser)]
@@ -44,6 +46,12 @@ pub struct Settings {
           value_parser = clap::value_parser!(u64).range(1..=2_592_000))]
     pub session_ttl_secs: u64,
 
+    /// Algorithm that signs JWTs, and the only one the JWT route accepts. eddsa and rs256
+    /// generate a key pair in the data directory and publish its public key at
+    /// /.well-known/jwks.json.
+    #[arg(long, env = "SESSION_JOURNEY_JWT_ALGORITHM", value_enum, default_value_t = SigningAlgorithm::Hs256)]
+    pub jwt_algorithm: SigningAlgorithm,
+
     /// JWT issuer (`iss`) written into tokens and required when verifying them.
     #[arg(long, env = "SESSION_JOURNEY_JWT_ISSUER", default_value = "session-journey")]
     pub jwt_issuer: String,
@@ -79,7 +87,7 @@ pub struct Settings {
     pub bind_token_fingerprint: bool,
 }
 
-/// Environment variable with a JWT signing secret of at least 32 bytes. When unset, a key is
-/// generated on first start and kept in the data directory. It is read in `jwt_backend`
+/// Environment variable with an HS256 signing secret of at least 32 bytes. When unset, a key
+/// is generated on first start and kept in the data directory. It is read in `jwt_backend`
 /// rather than through clap so that `--help` and parse errors can never print it.
 pub const JWT_SECRET_ENV: &str = "SESSION_JOURNEY_JWT_SECRET";

@@ -10,6 +10,7 @@ pub mod csrf;
 pub mod db;
 pub mod db_hits;
 pub mod error;
+pub mod jwks;
 pub mod jwt_backend;
 pub mod limits;
 pub mod loopback;

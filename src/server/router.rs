@@ -13,7 +13,7 @@ use crate::server::activity::{record_activity, ActivityContext, ActivityKind};
 use crate::server::session_backend::session_layer;
 use crate::server::state::AppState;
 use crate::server::security_headers::add_security_headers;
-use crate::server::{account, assets, attack_lab, csrf, limits, live_stream, pages, simulator, site, visitor};
+use crate::server::{account, assets, attack_lab, csrf, jwks, limits, live_stream, pages, simulator, site, visitor};
 
 /// Builds the router with its full middleware stack.
 pub fn build_router(state: AppState) -> Router {
@@ -64,6 +64,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/api/whoami", get(account::whoami))
         .route("/api/info", get(account::info))
         .route("/healthz", get(account::healthz))
+        .route(jwks::JWKS_PATH, get(jwks::jwks))
         .method_not_allowed_fallback(account::wrong_method);
 
     let router = Router::new()

@@ -7,7 +7,7 @@ use leptos::config::get_configuration;
 use tokio::net::TcpListener;
 
 use crate::server::config::{Settings, JWT_SECRET_ENV};
-use crate::server::jwt_backend::{fingerprint, keys, JwtBackend, SecretSource};
+use crate::server::jwt_backend::{fingerprint, key_pair, keys, JwtBackend, SecretSource, SigningAlgorithm};
 use crate::server::live_stream::LiveHub;
 use crate::server::router::build_router;
 use crate::server::session_backend::SqlSessionStore;
@@ -29,6 +29,8 @@ pub enum StartupError {
     Database(#[from] db::DatabaseError),
     #[error(transparent)]
     Key(#[from] keys::KeyError),
+    #[error("failed to load the JWT signing key: {0}")]
+    SigningKey(String),
     #[error("failed to listen on {addr}: {source}")]
     Listen { addr: String, source: std::io::Error },
     #[error("the server failed: {0}")]
@@ -57,13 +59,7 @@ pub async fn build_state(settings: Settings) -> Result<AppState, StartupError> {
     if !simulated_latency.is_zero() {
         tracing::info!(ms = settings.simulated_db_latency_ms, "simulated DB latency added to every session statement");
     }
-    let (secret, source) = keys::load_or_generate(std::env::var(JWT_SECRET_ENV).ok(), &settings.data_dir)?;
-    match &source {
-        SecretSource::Environment => tracing::info!("JWT secret read from {JWT_SECRET_ENV}"),
-        SecretSource::ExistingFile(path) => tracing::info!(path = %path.display(), "JWT secret read from file"),
-        SecretSource::GeneratedFile(path) => tracing::info!(path = %path.display(), "JWT secret generated"),
-    }
-    let mut jwt = JwtBackend::new(&secret, settings.jwt_ttl_secs, &settings.jwt_issuer, &settings.jwt_audience);
+    let mut jwt = build_jwt_backend(&settings)?;
     if settings.bind_token_fingerprint {
         jwt = jwt.with_fingerprint_binding(fingerprint::cookie_name(settings.secure_cookies));
         tracing::info!("JWTs are bound to a fingerprint cookie");
@@ -85,6 +81,31 @@ pub async fn build_state(settings: Settings) -> Result<AppState, StartupError> {
         )),
         local_addr: Arc::default(),
     })
+}
+
+/// Loads or generates the signing key of the configured algorithm and builds the JWT backend.
+fn build_jwt_backend(settings: &Settings) -> Result<JwtBackend, StartupError> {
+    let (ttl, issuer, audience) = (settings.jwt_ttl_secs, &settings.jwt_issuer, &settings.jwt_audience);
+    let env_secret = std::env::var(JWT_SECRET_ENV).ok();
+    let algorithm = settings.jwt_algorithm;
+    let (jwt, source) = if algorithm == SigningAlgorithm::Hs256 {
+        let (secret, source) = keys::load_or_generate(env_secret, &settings.data_dir)?;
+        (JwtBackend::new(&secret, ttl, issuer, audience), source)
+    } else {
+        if env_secret.is_some() {
+            tracing::warn!(?algorithm, "{JWT_SECRET_ENV} is set but unused: it holds an HS256 secret");
+        }
+        let (pair, source) = key_pair::load_or_generate(algorithm, &settings.data_dir)?;
+        let jwt = JwtBackend::with_key_pair(&pair, ttl, issuer, audience)
+            .map_err(|error| StartupError::SigningKey(error.to_string()))?;
+        (jwt, source)
+    };
+    match &source {
+        SecretSource::Environment => tracing::info!("JWT secret read from {JWT_SECRET_ENV}"),
+        SecretSource::ExistingFile(path) => tracing::info!(?algorithm, path = %path.display(), "JWT key read from file"),
+        SecretSource::GeneratedFile(path) => tracing::info!(?algorithm, path = %path.display(), "JWT key generated"),
+    }
+    Ok(jwt)
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then closes the live streams and

@@ -37,6 +37,8 @@ pub const TEST_POSTGRES_URL_ENV: &str = "SESSION_JOURNEY_TEST_POSTGRES_URL";
 /// File names inside the data directory, as the server writes them.
 pub const DATABASE_FILE: &str = "session-journey.sqlite3";
 pub const KEY_FILE: &str = "jwt-hs256.key";
+pub const EDDSA_KEY_FILE: &str = "jwt-eddsa.pem";
+pub const RS256_KEY_FILE: &str = "jwt-rs256.pem";
 
 /// Maximum size of a token the JWT route accepts, in bytes.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -161,7 +163,12 @@ impl TestApp {
     }
 
     pub fn key_file(&self) -> PathBuf {
-        self.data_dir.path().join(KEY_FILE)
+        self.data_file(KEY_FILE)
+    }
+
+    /// Returns the path of `name` inside the server's data directory.
+    pub fn data_file(&self, name: &str) -> PathBuf {
+        self.data_dir.path().join(name)
     }
 
     /// Reads the HS256 secret that the server generated into its data directory.

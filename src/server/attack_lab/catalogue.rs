@@ -9,10 +9,8 @@ use rand::RngCore;
 use serde_json::{json, Map, Value};
 
 use crate::server::error::AppError;
+use crate::server::jwt_backend::verifier::algorithm_name;
 use crate::server::jwt_backend::{sign_raw_with, unix_now, JwtBackend, MAX_TOKEN_BYTES};
-
-/// The header of the tokens this server issues.
-const ISSUED_HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 
 /// The key set URL that the `jku` attack puts in its header. The `.invalid` top-level domain is reserved and
 /// never resolves, and the server never fetches a `jku` URL anyway.
@@ -61,6 +59,7 @@ enum AttackKind {
     DuplicateClaim,
     DuplicateHeaderKey,
     StolenTokenReplay,
+    KeyConfusion,
 }
 
 const fn attack(id: &'static str, title: &'static str, explanation: &'static str, kind: AttackKind) -> Attack {
@@ -72,8 +71,13 @@ const fn attack(id: &'static str, title: &'static str, explanation: &'static str
     }
 }
 
-/// Every attack, in the order `GET /api/attacks` lists them.
-pub const ATTACKS: [Attack; 22] = [
+/// Every attack, in the order `GET /api/attacks` lists them. `key-confusion` is listed only
+/// when the server signs with EdDSA or RS256.
+///
+/// NOTE: the attacks that sign with a key of their own (`kid-path-traversal`,
+/// `kid-sql-injection`, `embedded-jwk`, `jku-url`) name HS256 in their header, so under EdDSA
+/// or RS256 the algorithm check rejects them before the header check they aim at.
+pub const ATTACKS: [Attack; 23] = [
     attack("tampered-payload", "Tampered payload",
         "Changes the role claim to admin and keeps the original signature, which no longer matches.",
         AttackKind::TamperedPayload),
@@ -140,31 +144,53 @@ pub const ATTACKS: [Attack; 22] = [
     attack("stolen-token-replay", "Stolen token replay",
         "Replays the visitor's valid token without any of their cookies, as a thief would.",
         AttackKind::StolenTokenReplay),
+    attack("key-confusion", "RS256/HS256 confusion",
+        "Signs an HS256 token with the server's public key as the HMAC secret, for verifiers that let the token's alg decide how the key is used.",
+        AttackKind::KeyConfusion),
 ];
 
-/// Returns the attack with `id`.
-pub fn find(id: &str) -> Option<&'static Attack> {
-    ATTACKS.iter().find(|attack| attack.id == id)
+/// Returns the attacks that apply to `jwt`'s algorithm.
+pub fn available(jwt: &JwtBackend) -> impl Iterator<Item = &'static Attack> + '_ {
+    ATTACKS.iter().filter(|attack| attack.applies_to(jwt))
+}
+
+/// Returns the attack with `id` when it applies to `jwt`'s algorithm.
+pub fn find(id: &str, jwt: &JwtBackend) -> Option<&'static Attack> {
+    available(jwt).find(|attack| attack.id == id)
 }
 
 impl Attack {
+    /// Whether the attack applies to `jwt`: the key confusion needs a public key.
+    fn applies_to(&self, jwt: &JwtBackend) -> bool {
+        !matches!(self.kind, AttackKind::KeyConfusion) || jwt.public_key().is_some()
+    }
+
     /// Crafts this attack's token from the visitor's valid `token`, whose verified claims
     /// are `claims`. Tokens that must fail only one check are signed with the server's key.
     pub fn craft(&self, jwt: &JwtBackend, token: &str, claims: &Map<String, Value>) -> Result<String, AppError> {
         let now = unix_now();
-        let server_signed = |claims: &Map<String, Value>| sign_json(jwt, ISSUED_HEADER, claims);
+        let issued_header = jwt.issued_header_json();
+        let issued_header = issued_header.as_str();
+        let server_signed = |claims: &Map<String, Value>| jwt.sign_raw(jwt.algorithm(), issued_header, &to_json(claims));
         let token = match self.kind {
             AttackKind::TamperedPayload => {
                 let (header, _, signature) = segments(token)?;
                 let payload = encode(&to_json(&as_admin(claims)));
                 format!("{header}.{payload}.{signature}")
             }
-            AttackKind::SignatureRemoved => unsigned(ISSUED_HEADER, claims),
+            AttackKind::SignatureRemoved => unsigned(issued_header, claims),
             AttackKind::AlgNone => unsigned(r#"{"alg":"none","typ":"JWT"}"#, &as_admin(claims)),
             AttackKind::AlgNoneCapitalized => unsigned(r#"{"alg":"None","typ":"JWT"}"#, &as_admin(claims)),
-            AttackKind::WrongKey => sign_with_key(&random_key(), ISSUED_HEADER, &as_admin(claims))?,
+            // Under EdDSA and RS256 the HMAC signature cannot match the public key either.
+            AttackKind::WrongKey => sign_with_key(&random_key(), issued_header, &as_admin(claims))?,
             AttackKind::DisallowedAlgorithm => {
-                jwt.sign_raw(Algorithm::HS512, r#"{"alg":"HS512","typ":"JWT"}"#, &to_json(claims))?
+                let header = r#"{"alg":"HS512","typ":"JWT"}"#;
+                if jwt.algorithm() == Algorithm::HS256 {
+                    jwt.sign_raw(Algorithm::HS512, header, &to_json(claims))?
+                } else {
+                    // An EdDSA or RSA key cannot make an HMAC, so a random secret signs it.
+                    sign_raw_with(&EncodingKey::from_secret(&random_key()), Algorithm::HS512, header, &to_json(claims))?
+                }
             }
             AttackKind::Expired => server_signed(&with(claims, &[("iat", json!(now - 120)), ("exp", json!(now - 60))]))?,
             AttackKind::NotYetValid => server_signed(&with(claims, &[("nbf", json!(now + 3600))]))?,
@@ -217,12 +243,21 @@ impl Attack {
                 // token, signed with the server's key, would not make anyone an admin here
                 // even without the duplicate-key check.
                 let payload = format!("{},\"role\":{role}}}", &payload[..payload.len() - 1]);
-                jwt.sign_raw(Algorithm::HS256, ISSUED_HEADER, &payload)?
+                jwt.sign_raw(jwt.algorithm(), issued_header, &payload)?
             }
             AttackKind::DuplicateHeaderKey => {
-                jwt.sign_raw(Algorithm::HS256, r#"{"alg":"HS256","typ":"JWT","alg":"none"}"#, &to_json(claims))?
+                let alg = algorithm_name(jwt.algorithm());
+                let header = format!(r#"{{"alg":"{alg}","typ":"JWT","alg":"none"}}"#);
+                jwt.sign_raw(jwt.algorithm(), &header, &to_json(claims))?
             }
             AttackKind::StolenTokenReplay => token.to_owned(),
+            AttackKind::KeyConfusion => {
+                let Some(public_key) = jwt.public_key() else {
+                    return Err(AppError::Internal("the key confusion attack needs a public key".into()));
+                };
+                let header = json!({ "alg": "HS256", "typ": "JWT", "kid": public_key.kid }).to_string();
+                sign_with_key(public_key.pem.as_bytes(), &header, &as_admin(claims))?
+            }
         };
         Ok(token)
     }
@@ -251,10 +286,6 @@ fn as_admin(claims: &Map<String, Value>) -> Map<String, Value> {
 /// Returns `header.payload.` with an empty signature segment.
 fn unsigned(header: &str, claims: &Map<String, Value>) -> String {
     format!("{}.{}.", encode(header), encode(&to_json(claims)))
-}
-
-fn sign_json(jwt: &JwtBackend, header: &str, claims: &Map<String, Value>) -> Result<String, AppError> {
-    jwt.sign_raw(Algorithm::HS256, header, &to_json(claims))
 }
 
 fn sign_with_key(key: &[u8], header: &str, claims: &Map<String, Value>) -> Result<String, AppError> {

@@ -30,10 +30,9 @@ pub const TARGET_PATH: &str = "/api/jwt/pages/dashboard";
 /// Timeout of the loopback request to this server.
 const LOOPBACK_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// `GET /api/attacks`: the attacks the lab can run.
-pub async fn list() -> Json<Vec<AttackSummary>> {
-    let attacks = ATTACKS
-        .iter()
+/// `GET /api/attacks`: the attacks the lab can run against the configured algorithm.
+pub async fn list(State(state): State<AppState>) -> Json<Vec<AttackSummary>> {
+    let attacks = catalogue::available(&state.jwt)
         .map(|attack| AttackSummary {
             id: attack.id.to_owned(),
             title: attack.title.to_owned(),
@@ -52,8 +51,8 @@ pub async fn run(
     headers: HeaderMap,
     cookies: CookieJar,
 ) -> Result<Response, AppError> {
-    let Some(attack) = catalogue::find(&id) else {
-        let known: Vec<&str> = ATTACKS.iter().map(|attack| attack.id).collect();
+    let Some(attack) = catalogue::find(&id, &state.jwt) else {
+        let known: Vec<&str> = catalogue::available(&state.jwt).map(|attack| attack.id).collect();
         return Err(AppError::client(
             StatusCode::NOT_FOUND,
             "unknown_attack",

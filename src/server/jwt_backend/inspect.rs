@@ -19,13 +19,26 @@ use crate::server::error::{shorten, AppError};
 /// can only arrive in an `Authorization` header.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
-/// The only algorithm this server signs and accepts.
-pub const ACCEPTED_ALGORITHM: &str = "HS256";
-
 /// The header parameters this server issues and accepts. Every other one is rejected, because
-/// the dangerous ones (`kid`, `jwk`, `jku`, `x5u`, `x5c`) let a token choose the key that
-/// verifies it.
+/// the dangerous ones (`jwk`, `jku`, `x5u`, `x5c`) let a token choose the key that verifies
+/// it. `kid` passes only when it names the server's own public key.
 const ACCEPTED_HEADER_PARAMETERS: [&str; 2] = ["alg", "typ"];
+
+/// What a token's header must name: the one algorithm the verifier accepts, and the key ID of
+/// its public key (`None` for HS256, whose secret has no published key ID).
+#[derive(Clone, Copy, Debug)]
+pub struct HeaderPolicy<'a> {
+    pub algorithm: &'a str,
+    pub kid: Option<&'a str>,
+}
+
+impl HeaderPolicy<'static> {
+    /// The policy of an HS256 verifier.
+    pub const HS256: Self = Self {
+        algorithm: "HS256",
+        kid: None,
+    };
+}
 
 /// The decoded header and payload of a token that passed [`inspect`].
 #[derive(Debug)]
@@ -34,8 +47,9 @@ pub struct InspectedToken {
     pub payload: Map<String, Value>,
 }
 
-/// Checks the form and header of `token` and returns its decoded header and payload.
-pub fn inspect(token: &str) -> Result<InspectedToken, AppError> {
+/// Checks the form and header of `token` against `policy` and returns its decoded header and
+/// payload.
+pub fn inspect(token: &str, policy: HeaderPolicy<'_>) -> Result<InspectedToken, AppError> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(unauthorized(
             "token_too_large",
@@ -56,8 +70,8 @@ pub fn inspect(token: &str) -> Result<InspectedToken, AppError> {
 
     let header = decode_object("header", header)?;
     let payload = decode_object("payload", payload)?;
-    check_algorithm(&header)?;
-    check_header_parameters(&header)?;
+    check_algorithm(&header, policy.algorithm)?;
+    check_header_parameters(&header, policy.kid)?;
     if signature.is_empty() {
         return Err(unauthorized(
             "signature_missing",
@@ -69,40 +83,41 @@ pub fn inspect(token: &str) -> Result<InspectedToken, AppError> {
     Ok(InspectedToken { header, payload })
 }
 
-fn check_algorithm(header: &Map<String, Value>) -> Result<(), AppError> {
+fn check_algorithm(header: &Map<String, Value>, accepted: &str) -> Result<(), AppError> {
     let reason = match header.get("alg") {
-        Some(Value::String(alg)) if alg == ACCEPTED_ALGORITHM => return Ok(()),
+        Some(Value::String(alg)) if alg == accepted => return Ok(()),
         Some(Value::String(alg)) if alg.eq_ignore_ascii_case("none") => format!(
             "the token's algorithm (alg) is \"{}\", which marks an unsigned token; this server \
-             accepts only {ACCEPTED_ALGORITHM}",
+             accepts only {accepted}",
             shorten(alg)
         ),
         Some(Value::String(alg)) => format!(
-            "the token's algorithm (alg) is \"{}\"; this server accepts only {ACCEPTED_ALGORITHM}",
+            "the token's algorithm (alg) is \"{}\"; this server accepts only {accepted}",
             shorten(alg)
         ),
-        Some(_) => format!("the token's algorithm (alg) is not a string; this server accepts only {ACCEPTED_ALGORITHM}"),
-        None => format!("the token's header has no algorithm (alg); this server accepts only {ACCEPTED_ALGORITHM}"),
+        Some(_) => format!("the token's algorithm (alg) is not a string; this server accepts only {accepted}"),
+        None => format!("the token's header has no algorithm (alg); this server accepts only {accepted}"),
     };
     Err(unauthorized("alg_not_allowed", reason))
 }
 
-/// Rejects every header parameter but `alg` and `typ`. The server has one key and never
-/// reads `kid`, `jwk`, `jku`, `x5u` or `x5c`: it uses none of them as a file path, a SQL
-/// value or a URL, and it fetches nothing.
-fn check_header_parameters(header: &Map<String, Value>) -> Result<(), AppError> {
-    let Some((name, value)) = header
-        .iter()
-        .find(|(name, _)| !ACCEPTED_HEADER_PARAMETERS.contains(&name.as_str()))
-    else {
+/// Rejects every header parameter but `alg`, `typ` and a `kid` equal to `accepted_kid`. The
+/// server has one key and never looks a key up by `kid`, `jwk`, `jku`, `x5u` or `x5c`: it
+/// uses none of them as a file path, a SQL value or a URL, and it fetches nothing.
+fn check_header_parameters(header: &Map<String, Value>, accepted_kid: Option<&str>) -> Result<(), AppError> {
+    let is_accepted = |name: &str, value: &Value| {
+        ACCEPTED_HEADER_PARAMETERS.contains(&name)
+            || (name == "kid" && accepted_kid.is_some() && value.as_str() == accepted_kid)
+    };
+    let Some((name, value)) = header.iter().find(|(name, value)| !is_accepted(name, value)) else {
         return Ok(());
     };
     let (code, reason) = match name.as_str() {
         "kid" => (
             "unknown_kid",
             format!(
-                "the token names the key ID (kid) {}, but this server has one signing key and no \
-                 key IDs; it never reads a key ID as a file path or a SQL value",
+                "the token names the key ID (kid) {}, which is not this server's one signing key; \
+                 it never reads a key ID as a file path or a SQL value",
                 describe_value(value)
             ),
         ),
@@ -262,7 +277,7 @@ mod tests {
     }
 
     fn code_of(token: &str) -> &'static str {
-        match inspect(token).unwrap_err() {
+        match inspect(token, HeaderPolicy::HS256).unwrap_err() {
             AppError::Unauthorized { code, .. } => code,
             other => panic!("expected a 401, got {other:?}"),
         }
@@ -274,7 +289,7 @@ mod tests {
 
     #[test]
     fn well_formed_token_passes() {
-        let inspected = inspect(&token(r#"{"alg":"HS256","typ":"JWT"}"#, r#"{"sub":"a"}"#)).unwrap();
+        let inspected = inspect(&token(r#"{"alg":"HS256","typ":"JWT"}"#, r#"{"sub":"a"}"#), HeaderPolicy::HS256).unwrap();
         assert_eq!(inspected.payload["sub"], "a");
     }
 
@@ -306,6 +321,23 @@ mod tests {
         for header in [r#"{"alg":"none"}"#, r#"{"alg":"None"}"#, r#"{"alg":"HS512"}"#, r#"{"alg":5}"#, "{}"] {
             assert_eq!(code_of(&token(header, "{}")), "alg_not_allowed", "{header}");
         }
+    }
+
+    #[test]
+    fn only_the_servers_kid_passes() {
+        let policy = HeaderPolicy {
+            algorithm: "EdDSA",
+            kid: Some("key-1"),
+        };
+        let own = token(r#"{"alg":"EdDSA","kid":"key-1"}"#, "{}");
+        assert!(inspect(&own, policy).is_ok());
+
+        let other = token(r#"{"alg":"EdDSA","kid":"key-2"}"#, "{}");
+        let AppError::Unauthorized { code, .. } = inspect(&other, policy).unwrap_err() else {
+            panic!("expected a 401");
+        };
+        assert_eq!(code, "unknown_kid");
+        assert_eq!(code_of(&token(r#"{"alg":"HS256","kid":"key-1"}"#, "{}")), "unknown_kid");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The HS256 signing secret: read from the environment, or generated once from the operating
 //! system's random generator and kept in the data directory with owner-only permissions.
+//! `key_pair` keeps the EdDSA and RS256 private keys the same way.
 
 use std::fmt;
 use std::io::Write;
@@ -50,9 +51,9 @@ pub enum SecretSource {
 pub enum KeyError {
     #[error("the JWT secret has {0} bytes, but at least {MIN_SECRET_BYTES} are required")]
     TooShort(usize),
-    #[error("the JWT secret file {path} is invalid: {reason}")]
+    #[error("the JWT key file {path} is invalid: {reason}")]
     InvalidFile { path: PathBuf, reason: String },
-    #[error("failed to read or write the JWT secret file {path}: {source}")]
+    #[error("failed to read or write the JWT key file {path}: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -99,9 +100,14 @@ fn decode_file(path: &Path, text: &str) -> Result<SigningSecret, KeyError> {
 fn generate_file(path: &Path) -> Result<SigningSecret, KeyError> {
     let mut bytes = vec![0u8; MIN_SECRET_BYTES];
     OsRng.fill_bytes(&mut bytes);
+    write_owner_only(path, format!("{}\n", hex::encode(&bytes)).as_bytes())?;
+    SigningSecret::from_bytes(bytes)
+}
 
-    // create_new with mode 0600 means the file never exists with wider permissions, and two
-    // servers starting at once cannot overwrite each other's key.
+/// Creates `path` with mode 0600 and writes `contents` to it. create_new with that mode means
+/// the file never exists with wider permissions, and two servers starting at once cannot
+/// overwrite each other's key.
+pub(super) fn write_owner_only(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
     let io_error = |source| KeyError::Io {
         path: path.to_owned(),
         source,
@@ -112,12 +118,12 @@ fn generate_file(path: &Path) -> Result<SigningSecret, KeyError> {
         .mode(0o600)
         .open(path)
         .map_err(io_error)?;
-    writeln!(file, "{}", hex::encode(&bytes)).map_err(io_error)?;
-    file.sync_all().map_err(io_error)?;
-    SigningSecret::from_bytes(bytes)
+    file.write_all(contents).map_err(io_error)?;
+    file.sync_all().map_err(io_error)
 }
 
-fn restrict_permissions(path: &Path) -> Result<(), KeyError> {
+/// Sets the mode of the key file at `path` to 0600 when others could read it.
+pub(super) fn restrict_permissions(path: &Path) -> Result<(), KeyError> {
     let io_error = |source| KeyError::Io {
         path: path.to_owned(),
         source,
@@ -125,7 +131,7 @@ fn restrict_permissions(path: &Path) -> Result<(), KeyError> {
     let mode = std::fs::metadata(path).map_err(io_error)?.permissions().mode();
     if mode & 0o077 != 0 {
         tracing::warn!(path = %path.display(), mode = format!("{mode:o}"),
-            "JWT secret file was readable by others; restricting it to the owner");
+            "JWT key file was readable by others; restricting it to the owner");
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io_error)?;
     }
     Ok(())

@@ -3,19 +3,24 @@
 
 pub mod fingerprint;
 pub mod inspect;
+pub mod key_pair;
 pub mod keys;
+pub mod verifier;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::{header, HeaderMap};
 use axum_extra::extract::CookieJar;
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 
 pub use fingerprint::Fingerprint;
 pub use inspect::MAX_TOKEN_BYTES;
+pub use key_pair::{KeyPair, PublicKey, SigningAlgorithm};
 pub use keys::{SecretSource, SigningSecret};
+pub use verifier::TokenVerifier;
 
 use crate::model::User;
 use crate::server::error::AppError;
@@ -49,11 +54,12 @@ impl Claims {
     }
 }
 
-/// Issues and verifies HS256 tokens with one secret.
+/// Issues and verifies tokens with one HS256 secret or one EdDSA or RS256 key pair.
 pub struct JwtBackend {
     encoding_key: EncodingKey,
-    decoding_key: DecodingKey,
-    validation: Validation,
+    verifier: TokenVerifier,
+    /// The public key of an EdDSA or RS256 key pair; `None` for HS256.
+    public_key: Option<PublicKey>,
     ttl_secs: u64,
     issuer: String,
     audience: String,
@@ -62,20 +68,38 @@ pub struct JwtBackend {
 }
 
 impl JwtBackend {
+    /// Builds an HS256 backend with `secret`.
     pub fn new(secret: &SigningSecret, ttl_secs: u64, issuer: &str, audience: &str) -> Self {
-        // Only HS256 is accepted, whatever the token's header names, and exp, iss and aud must
-        // be present and match. No leeway, so an expired token fails the second it expires.
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.set_issuer(&[issuer]);
-        validation.set_audience(&[audience]);
-        validation.validate_nbf = true;
-        validation.leeway = 0;
+        let decoding_key = DecodingKey::from_secret(secret.expose());
+        let verifier = TokenVerifier::new(Algorithm::HS256, None, decoding_key, issuer, audience);
+        Self::build(EncodingKey::from_secret(secret.expose()), verifier, None, ttl_secs, issuer, audience)
+    }
 
+    /// Builds an EdDSA or RS256 backend with `pair`. Issued tokens name the key's `kid`.
+    pub fn with_key_pair(pair: &KeyPair, ttl_secs: u64, issuer: &str, audience: &str) -> Result<Self, AppError> {
+        let (encoding_key, decoding_key) = match pair.algorithm {
+            Algorithm::EdDSA => (EncodingKey::from_ed_der(pair.private_der()), DecodingKey::from_jwk(&pair.public.jwk)),
+            Algorithm::RS256 => (EncodingKey::from_rsa_der(pair.private_der()), DecodingKey::from_jwk(&pair.public.jwk)),
+            other => return Err(AppError::Internal(format!("{other:?} has no key pair"))),
+        };
+        let decoding_key = decoding_key.map_err(|error| AppError::Internal(format!("the public key is invalid: {error}")))?;
+        let kid = Some(pair.public.kid.clone());
+        let verifier = TokenVerifier::new(pair.algorithm, kid, decoding_key, issuer, audience);
+        Ok(Self::build(encoding_key, verifier, Some(pair.public.clone()), ttl_secs, issuer, audience))
+    }
+
+    fn build(
+        encoding_key: EncodingKey,
+        verifier: TokenVerifier,
+        public_key: Option<PublicKey>,
+        ttl_secs: u64,
+        issuer: &str,
+        audience: &str,
+    ) -> Self {
         Self {
-            encoding_key: EncodingKey::from_secret(secret.expose()),
-            decoding_key: DecodingKey::from_secret(secret.expose()),
-            validation,
+            encoding_key,
+            verifier,
+            public_key,
             ttl_secs,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
@@ -93,6 +117,34 @@ impl JwtBackend {
     /// The fingerprint cookie's name when tokens are bound to one.
     pub fn fingerprint_cookie(&self) -> Option<&'static str> {
         self.fingerprint_cookie
+    }
+
+    /// The algorithm tokens are signed with, the only one `verify` accepts.
+    pub fn algorithm(&self) -> Algorithm {
+        self.verifier.algorithm()
+    }
+
+    /// The public key of an EdDSA or RS256 backend.
+    pub fn public_key(&self) -> Option<&PublicKey> {
+        self.public_key.as_ref()
+    }
+
+    /// The JWK set of the public key, empty for HS256, whose secret must never be published.
+    pub fn jwks(&self) -> JwkSet {
+        JwkSet {
+            keys: self.public_key.iter().map(|key| key.jwk.clone()).collect(),
+        }
+    }
+
+    /// The JSON header of issued tokens: `alg`, `typ` and, with a key pair, `kid`.
+    pub fn issued_header_json(&self) -> String {
+        serde_json::to_string(&self.issued_header()).unwrap_or_default()
+    }
+
+    fn issued_header(&self) -> Header {
+        let mut header = Header::new(self.algorithm());
+        header.kid = self.verifier.kid().map(str::to_owned);
+        header
     }
 
     /// Lifetime of issued tokens, in seconds.
@@ -127,7 +179,7 @@ impl JwtBackend {
             jti: uuid::Uuid::new_v4().to_string(),
             fgp,
         };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding_key)
+        let token = jsonwebtoken::encode(&self.issued_header(), &claims, &self.encoding_key)
             .map_err(|error| AppError::Internal(format!("failed to sign a JWT: {error}")))?;
         Ok((token, claims))
     }
@@ -146,15 +198,7 @@ impl JwtBackend {
 
     /// Verifies the form, header, signature and claims of `token` and returns its claims.
     pub fn verify(&self, token: &str) -> Result<Claims, AppError> {
-        let inspected = inspect::inspect(token)?;
-        // Decoding into a JSON value first lets the registered-claim checks (exp, iss, aud)
-        // report their precise errors: jsonwebtoken deserializes into the target type before
-        // it validates, so a missing `exp` would otherwise surface as a JSON error.
-        let data = jsonwebtoken::decode::<serde_json::Value>(token, &self.decoding_key, &self.validation)
-            .map_err(|error| rejection(error.kind(), &inspected.payload))?;
-        serde_json::from_value(data.claims).map_err(|error| {
-            unauthorized("token_invalid_claim", format!("the token's claims do not match this app's: {error}"))
-        })
+        self.verifier.verify(token)
     }
 
     /// Authenticates a request: takes its token, verifies it, and with fingerprint binding on
@@ -280,7 +324,7 @@ fn rejection(kind: &ErrorKind, payload: &serde_json::Map<String, serde_json::Val
         }
         ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName | ErrorKind::MissingAlgorithm => (
             "alg_not_allowed",
-            "the token's algorithm (alg) is not HS256, the only one this server accepts".into(),
+            "the token's algorithm (alg) is not the one this server accepts".into(),
         ),
         // jsonwebtoken 10 reports a registered claim of the wrong type as missing, so the
         // payload decides which of the two it is.
