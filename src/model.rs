@@ -376,3 +376,31 @@ mod tests {
         assert_eq!(LatencySummary::from_samples(&mut []), LatencySummary::default());
     }
 }
+
+/// One service's part of `GET /api/{mode}/services/{page}`: how the service authenticated the
+/// visitor's forwarded credentials.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceCall {
+    /// `billing`, `profile` or `settings`.
+    pub service: String,
+    /// HTTP status of the service's response.
+    pub status: u16,
+    /// Time the service's authentication step took, in microseconds, when it succeeded.
+    pub auth_us: Option<u64>,
+    /// SQL statements the service ran for this request.
+    pub db_hits: u32,
+    /// The key or store that authenticated the request, such as `public key <kid> (EdDSA)`.
+    pub verified_with: Option<String>,
+    /// The service's error code when it rejected the request.
+    pub error: Option<String>,
+}
+
+/// Response of `GET /api/{mode}/services/{page}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServicesResponse {
+    pub mode: Mode,
+    pub page: String,
+    pub calls: Vec<ServiceCall>,
+    /// Time of the whole fan-out, in microseconds.
+    pub total_us: u64,
+}

@@ -11,5 +11,6 @@ mod live_stream;
 mod pages;
 mod postgres;
 mod restart;
+mod services;
 mod signing_algorithms;
 mod simulations;

@@ -18,6 +18,7 @@ pub mod live_stream;
 pub mod pages;
 pub mod router;
 pub mod security_headers;
+pub mod services;
 pub mod session_backend;
 pub mod simulator;
 pub mod site;

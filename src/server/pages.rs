@@ -119,7 +119,7 @@ where
     response
 }
 
-fn page_not_found(page: &str) -> Response {
+pub(crate) fn page_not_found(page: &str) -> Response {
     AppError::client(
         StatusCode::NOT_FOUND,
         "page_not_found",
@@ -128,7 +128,7 @@ fn page_not_found(page: &str) -> Response {
     .into_response()
 }
 
-fn page_title(page: &str) -> Option<&'static str> {
+pub(crate) fn page_title(page: &str) -> Option<&'static str> {
     let title = match page {
         "dashboard" => "Dashboard",
         "orders" => "Orders",

@@ -13,7 +13,7 @@ use crate::server::activity::{record_activity, ActivityContext, ActivityKind};
 use crate::server::session_backend::session_layer;
 use crate::server::state::AppState;
 use crate::server::security_headers::add_security_headers;
-use crate::server::{account, assets, attack_lab, csrf, jwks, limits, live_stream, pages, simulator, site, visitor};
+use crate::server::{account, assets, attack_lab, csrf, jwks, limits, live_stream, pages, services, simulator, site, visitor};
 
 /// Builds the router with its full middleware stack.
 pub fn build_router(state: AppState) -> Router {
@@ -72,6 +72,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(jwt_pages)
         .merge(account)
         .merge(quiet)
+        .merge(services::router(&state))
         .merge(assets::pkg_router(&state.leptos_options))
         .merge(site::site_router(&state.leptos_options))
         .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))

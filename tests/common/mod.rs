@@ -304,10 +304,12 @@ impl Visitor {
 
     /// `GET /api/jwt/pages/{page}` with the given Authorization header.
     pub async fn jwt_page_with_authorization(&self, page: &str, authorization: &str) -> Reply {
-        let request = self
-            .request(Method::GET, &format!("/api/jwt/pages/{page}"))
-            .header(AUTHORIZATION, authorization);
-        send(request).await
+        self.get_with_authorization(&format!("/api/jwt/pages/{page}"), authorization).await
+    }
+
+    /// `GET path` with the given Authorization header.
+    pub async fn get_with_authorization(&self, path: &str, authorization: &str) -> Reply {
+        send(self.request(Method::GET, path).header(AUTHORIZATION, authorization)).await
     }
 
     /// `GET /api/stats`, failing the test unless the server returned 200.

@@ -20,7 +20,7 @@ use crate::model::{ApiError, AttackResult, AttackSummary};
 use crate::server::activity::RequestOutcome;
 use crate::server::error::{shorten, ApiPath, AppError};
 use crate::server::jwt_backend::token_from_request;
-use crate::server::loopback::loopback_addr;
+use crate::server::loopback::{local_target, loopback_addr};
 use crate::server::state::AppState;
 use crate::server::visitor::{VisitorId, VISITOR_COOKIE};
 
@@ -59,13 +59,7 @@ pub async fn run(
             format!("no attack is named {:?}; the attacks are {}", shorten(&id), known.join(", ")),
         ));
     };
-    let Some(target) = state.local_addr.get().copied() else {
-        return Err(AppError::client(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_ready",
-            "the server has not finished starting; try again in a moment",
-        ));
-    };
+    let target = local_target(&state.local_addr)?;
 
     // The attacks start from the caller's own valid token, so the lab needs one.
     let claims = state.jwt.authenticate(&headers, &cookies)?;
