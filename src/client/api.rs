@@ -3,7 +3,8 @@
 #[cfg(feature = "hydrate")]
 use crate::model::ApiError;
 use crate::model::{
-    LoginRequest, LoginResponse, Mode, PageResponse, ServerInfo, SimulationRequest, SimulationStatus, Stats, User,
+    LoginRequest, LoginResponse, Mode, PageResponse, ServerInfo, ServicesResponse, SimulationRequest, SimulationStatus,
+    Stats, User,
 };
 
 /// A failed call: the server's JSON error, or a network failure described in words.
@@ -132,6 +133,19 @@ pub async fn logout() -> Result<(), CallError> {
 /// `GET /api/{mode}/pages/{page}`.
 pub async fn request_page(mode: Mode, page: &str) -> Result<PageResponse, CallError> {
     let url = format!("/api/{}/pages/{page}", mode.path_segment());
+    #[cfg(feature = "hydrate")]
+    return http::call("GET", &url, NO_BODY).await;
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = url;
+        not_in_browser()
+    }
+}
+
+/// `GET /api/{mode}/services/{page}`: the page through the Billing, Profile and Settings
+/// services.
+pub async fn request_services(mode: Mode, page: &str) -> Result<ServicesResponse, CallError> {
+    let url = format!("/api/{}/services/{page}", mode.path_segment());
     #[cfg(feature = "hydrate")]
     return http::call("GET", &url, NO_BODY).await;
     #[cfg(not(feature = "hydrate"))]

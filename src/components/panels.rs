@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::components::claims::ClaimsPanel;
 use crate::components::comparison::ComparisonPanel;
+use crate::components::services::ServicesPanel;
 use crate::components::simulation::SimulateTraffic;
 
 /// One of the panels below the live log.
@@ -13,16 +14,18 @@ pub enum Panel {
     Comparison,
     Claims,
     Simulation,
+    Services,
 }
 
 impl Panel {
-    const ALL: [Panel; 3] = [Panel::Comparison, Panel::Claims, Panel::Simulation];
+    const ALL: [Panel; 4] = [Panel::Comparison, Panel::Claims, Panel::Simulation, Panel::Services];
 
     fn label(self) -> &'static str {
         match self {
             Panel::Comparison => "Side by side",
             Panel::Claims => "Claims vs measurements",
             Panel::Simulation => "Simulate traffic",
+            Panel::Services => "Services",
         }
     }
 
@@ -31,6 +34,7 @@ impl Panel {
             Panel::Comparison => "comparison",
             Panel::Claims => "claims",
             Panel::Simulation => "simulation",
+            Panel::Services => "services",
         }
     }
 }
@@ -44,6 +48,7 @@ pub fn PanelTabs() -> impl IntoView {
         Panel::Comparison => view! { <ComparisonPanel/> }.into_any(),
         Panel::Claims => view! { <ClaimsPanel/> }.into_any(),
         Panel::Simulation => view! { <SimulateTraffic/> }.into_any(),
+        Panel::Services => view! { <ServicesPanel/> }.into_any(),
     };
 
     view! {
