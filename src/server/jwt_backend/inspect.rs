@@ -24,7 +24,7 @@ pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// it. `kid` passes only when it names the server's own public key.
 const ACCEPTED_HEADER_PARAMETERS: [&str; 2] = ["alg", "typ"];
 
-/// What a token's header must name: the one algorithm the verifier accepts, and the key ID of
+/// The header rules of one verifier: the one algorithm it accepts, and the key ID of
 /// its public key (`None` for HS256, whose secret has no published key ID).
 #[derive(Clone, Copy, Debug)]
 pub struct HeaderPolicy<'a> {

@@ -8,6 +8,11 @@
 //! verifier has no private key, so a service cannot issue tokens. Under HS256 the key set is
 //! empty and the JWT routes answer 409 `services_need_public_key`. In stateful mode each
 //! service loads the session from the shared session store.
+//!
+//! NOTE: the services do not check the fingerprint cookie of `--bind-token-fingerprint`, and
+//! their requests add to the visitor's page-request counters like any page request.
+//! TODO: per-service DB-hit counters; the service name shows only in the log line and in the
+//! fan-out's response.
 
 pub mod fan_out;
 
