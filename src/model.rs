@@ -156,6 +156,9 @@ pub struct LogLine {
     pub total_us: u64,
     /// What happened, in words: the served page, or the reason for an error.
     pub message: String,
+    /// The service (`billing`, `profile` or `settings`) that handled the request, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
 }
 
 /// The JSON body of every 4xx and 5xx response.

@@ -62,6 +62,7 @@ async fn jwt_services_use_public_key() {
         let lines = next_logs(&mut events, 4).await;
         for service in SERVICES {
             let line = service_line(&lines, service, "jwt");
+            assert_eq!(line.service.as_deref(), Some(service));
             assert_eq!(line.statements, Vec::new());
             assert!(line.message.starts_with(&format!("{service} service ")), "{}", line.message);
         }
@@ -85,7 +86,9 @@ async fn stateful_services_hit_db_once_each() {
     let lines = next_logs(&mut events, 4).await;
     for service in SERVICES {
         let line = service_line(&lines, service, "stateful");
+        assert_eq!(line.service.as_deref(), Some(service));
         assert_eq!(line.statements.len(), 1, "{line:?}");
+        assert!(line.counted, "{line:?}");
         assert!(line.message.starts_with(&format!("{service} service ")), "{}", line.message);
     }
     assert_eq!(app.stats().await.visitor.db_hits, 3);

@@ -64,6 +64,7 @@ fn LogEntry(line: LogLine) -> impl IntoView {
             .into_any()
     };
     let auth = line.auth_us.map(|auth_us| view! { <p class="dim">{format!("  auth step {auth_us} µs")}</p> });
+    let service = line.service.clone().map(|service| view! { <span class="tag">{service} " service"</span> });
 
     view! {
         <article class=format!("log-line {status_class}") data-testid="log-line"
@@ -73,6 +74,7 @@ fn LogEntry(line: LogLine) -> impl IntoView {
                 <span class="dim">{format_time(line.at_ms)}</span>
                 " > " <strong>{line.method.clone()} " " {line.path.clone()}</strong>
                 {mode}
+                {service}
                 " → " <span class=format!("status {status_class}")>{line.status}</span>
                 <span class="dim">{format!(" in {}", duration_us(line.total_us))}</span>
             </p>

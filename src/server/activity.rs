@@ -34,6 +34,10 @@ pub struct ActivityContext {
     pub kind: ActivityKind,
 }
 
+/// The service that handled a request, as a response extension that its middleware adds.
+#[derive(Clone, Copy, Debug)]
+pub struct ServiceName(pub &'static str);
+
 /// What a handler reports about its request, as a response extension.
 #[derive(Clone, Debug, Default)]
 pub struct RequestOutcome {
@@ -67,8 +71,10 @@ pub async fn record_activity(
         None => outcome.message,
     };
     let status = response.status().as_u16();
+    let service = response.extensions().get::<ServiceName>().map(|ServiceName(name)| *name);
     tracing::info!(
         visitor = visitor.short(),
+        service = service.unwrap_or(""),
         %method,
         %path,
         status,
@@ -82,6 +88,7 @@ pub async fn record_activity(
         statements,
         auth_us: outcome.auth_us,
         credential_bytes: outcome.credential_bytes,
+        service: service.map(str::to_owned),
         ..line
     };
     match context.kind {
@@ -114,6 +121,7 @@ pub fn log_line(method: &str, path: &str, status: u16, total_us: u64, message: S
         status,
         total_us,
         message,
+        service: None,
     }
 }
 

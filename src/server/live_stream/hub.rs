@@ -308,6 +308,7 @@ mod tests {
             status: 200,
             total_us: 0,
             message: message.into(),
+            service: None,
         }
     }
 
