@@ -181,8 +181,10 @@ pub struct AttackSummary {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttackResult {
     pub attack: String,
-    /// The crafted token, exactly as it was sent in the `Authorization: Bearer` header.
+    /// The crafted token as it was sent in the `Authorization: Bearer` header. When the route
+    /// accepted it, the signature is replaced by `[signature withheld]`, because the token works.
     pub token: String,
+    /// Length of the token that was sent, in bytes.
     pub token_bytes: usize,
     /// The method and path of the request sent over loopback.
     pub request: String,
