@@ -198,6 +198,35 @@ pub struct AttackResult {
     pub reason: Option<String>,
 }
 
+/// Response of `GET /api/token`: the visitor's JWT from its cookie, taken apart for the token
+/// inspector. The signature is cut short, because the whole token is a working credential and
+/// the page's scripts can read this response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInspection {
+    /// The decoded header, as indented JSON.
+    pub header: String,
+    /// The decoded payload, as indented JSON.
+    pub payload: String,
+    /// The first characters of the base64url signature.
+    pub signature_start: String,
+    /// Sizes of the three base64url segments and of the whole token, in bytes.
+    pub header_bytes: usize,
+    pub payload_bytes: usize,
+    pub signature_bytes: usize,
+    pub token_bytes: usize,
+    /// Size of the session cookie as the browser sends it (`name=value`), when there is one.
+    pub session_cookie_bytes: Option<usize>,
+    /// The `iat` and `exp` claims, in seconds since the Unix epoch.
+    pub issued_at: Option<u64>,
+    pub expires_at: Option<u64>,
+    /// The server's clock when it answered, in seconds since the Unix epoch.
+    pub server_now: u64,
+    /// Whether the JWT route would accept the token now.
+    pub valid: bool,
+    /// The error code and reason when it would not, such as `token_expired`.
+    pub rejection: Option<ApiError>,
+}
+
 /// Percentiles of a set of durations, in microseconds, by the nearest-rank method.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LatencySummary {

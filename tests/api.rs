@@ -12,3 +12,4 @@ mod pages;
 mod postgres;
 mod restart;
 mod simulations;
+mod token_inspector;

@@ -13,7 +13,7 @@ use crate::server::activity::{record_activity, ActivityContext, ActivityKind};
 use crate::server::session_backend::session_layer;
 use crate::server::state::AppState;
 use crate::server::security_headers::add_security_headers;
-use crate::server::{account, assets, attack_lab, csrf, limits, live_stream, pages, simulator, site, visitor};
+use crate::server::{account, assets, attack_lab, csrf, limits, live_stream, pages, simulator, site, token_inspector, visitor};
 
 /// Builds the router with its full middleware stack.
 pub fn build_router(state: AppState) -> Router {
@@ -62,6 +62,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/api/events", get(live_stream::events))
         .route("/api/stats", get(account::stats))
         .route("/api/whoami", get(account::whoami))
+        .route("/api/token", get(token_inspector::inspect_token))
         .route("/api/info", get(account::info))
         .route("/healthz", get(account::healthz))
         .method_not_allowed_fallback(account::wrong_method);
