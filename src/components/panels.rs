@@ -1,11 +1,15 @@
-//! The panels below the live log, "Side by side", "Claims versus measurements" and "Simulate
-//! traffic", behind tabs that show one at a time, so that each fits on a projector screen.
+//! The panels below the live log, behind tabs that show one at a time so that each fits on a
+//! projector screen: measurements (side by side, claims, simulated traffic) and security
+//! lessons (token inspector, attack lab, token storage).
 
 use leptos::prelude::*;
 
+use crate::components::attack_lab::AttackLab;
 use crate::components::claims::ClaimsPanel;
 use crate::components::comparison::ComparisonPanel;
 use crate::components::simulation::SimulateTraffic;
+use crate::components::token_inspector::TokenInspector;
+use crate::components::token_storage::TokenStorage;
 
 /// One of the panels below the live log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,16 +17,29 @@ pub enum Panel {
     Comparison,
     Claims,
     Simulation,
+    Inspector,
+    Attacks,
+    Storage,
 }
 
 impl Panel {
-    const ALL: [Panel; 3] = [Panel::Comparison, Panel::Claims, Panel::Simulation];
+    const ALL: [Panel; 6] = [
+        Panel::Comparison,
+        Panel::Claims,
+        Panel::Simulation,
+        Panel::Inspector,
+        Panel::Attacks,
+        Panel::Storage,
+    ];
 
     fn label(self) -> &'static str {
         match self {
             Panel::Comparison => "Side by side",
             Panel::Claims => "Claims vs measurements",
             Panel::Simulation => "Simulate traffic",
+            Panel::Inspector => "Token inspector",
+            Panel::Attacks => "Attack lab",
+            Panel::Storage => "Where the token lives",
         }
     }
 
@@ -31,6 +48,9 @@ impl Panel {
             Panel::Comparison => "comparison",
             Panel::Claims => "claims",
             Panel::Simulation => "simulation",
+            Panel::Inspector => "inspector",
+            Panel::Attacks => "attacks",
+            Panel::Storage => "storage",
         }
     }
 }
@@ -44,10 +64,13 @@ pub fn PanelTabs() -> impl IntoView {
         Panel::Comparison => view! { <ComparisonPanel/> }.into_any(),
         Panel::Claims => view! { <ClaimsPanel/> }.into_any(),
         Panel::Simulation => view! { <SimulateTraffic/> }.into_any(),
+        Panel::Inspector => view! { <TokenInspector/> }.into_any(),
+        Panel::Attacks => view! { <AttackLab/> }.into_any(),
+        Panel::Storage => view! { <TokenStorage/> }.into_any(),
     };
 
     view! {
-        <section class="panels" aria-label="Compare and load-test">
+        <section class="panels" aria-label="Measurements and security lessons">
             <div class="tabs" role="tablist" aria-label="Panels">
                 {Panel::ALL
                     .into_iter()

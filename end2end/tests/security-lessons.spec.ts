@@ -1,0 +1,76 @@
+import { expect, test } from "@playwright/test";
+
+import { Dashboard } from "./support/dashboard";
+
+test("inspector shows the signed-in token", async ({ page }) => {
+  const dashboard = new Dashboard(page);
+  await dashboard.open();
+  await dashboard.signIn("Ada");
+  await dashboard.openPanel("inspector");
+
+  await expect(dashboard.byTestId("token-header")).toContainText('"alg": "HS256"');
+  await expect(dashboard.byTestId("token-payload")).toContainText('"name": "Ada"');
+  await expect(dashboard.byTestId("token-signature")).toHaveText(/^[A-Za-z0-9_-]{10}…$/);
+  await expect(dashboard.byTestId("token-expires")).toHaveText(/^\d\d:\d\d:\d\d UTC$/);
+  await expect(dashboard.byTestId("token-verdict")).toHaveText("the JWT route accepts it");
+  await expect(dashboard.byTestId("token-sizes")).toHaveText(
+    /^The token is \d+ bytes; the session cookie is \d+ bytes\./,
+  );
+  // The countdown ticks down from the 900-second lifetime.
+  const countdown = dashboard.byTestId("token-countdown");
+  await expect(countdown).toHaveText(/^1[45]:\d\d$/);
+  const first = await countdown.textContent();
+  await expect(countdown).not.toHaveText(first!);
+});
+
+test("inspector after logout has no token", async ({ page }) => {
+  const dashboard = new Dashboard(page);
+  await dashboard.open();
+  await dashboard.signIn();
+  await dashboard.openPanel("inspector");
+  await expect(dashboard.byTestId("token-verdict")).toBeVisible();
+
+  await dashboard.signOut();
+
+  await expect(dashboard.byTestId("inspector-error")).toHaveText(
+    "token_missing: this browser has no JWT cookie; sign in to get one",
+  );
+  await expect(dashboard.byTestId("token-verdict")).toHaveCount(0);
+});
+
+test("attack lab rejects a forged token", async ({ page }) => {
+  const dashboard = new Dashboard(page);
+  await dashboard.open();
+  await dashboard.signIn();
+  await dashboard.openPanel("attacks");
+
+  const attack = dashboard.byTestId("attack-alg-none");
+  const before = await dashboard.logLines.count();
+  await attack.getByRole("button", { name: "Run" }).click();
+
+  const outcome = attack.getByTestId("attack-outcome");
+  await expect(outcome).toHaveAttribute("data-accepted", "false");
+  await expect(outcome).toHaveAttribute("data-error", "alg_not_allowed");
+  await expect(outcome).toHaveText(/^401 rejected · alg_not_allowed: /);
+  // Two log lines: the crafted request to the JWT route, then the lab request itself.
+  await expect(dashboard.logLines).toHaveCount(before + 2);
+  await expect(dashboard.logLines.nth(0)).toContainText("POST /api/attacks/alg-none");
+  await expect(dashboard.logLines.nth(1)).toContainText("GET /api/jwt/pages/dashboard");
+  await expect(dashboard.logLines.nth(1)).toContainText("alg_not_allowed");
+});
+
+test("script reads localStorage but not the HttpOnly cookie", async ({ page }) => {
+  const dashboard = new Dashboard(page);
+  await dashboard.open();
+  await dashboard.signIn();
+  await dashboard.openPanel("storage");
+
+  await dashboard.byTestId("run-storage-script").click();
+
+  await expect(dashboard.byTestId("storage-local")).toContainText("Read: the script has the token.");
+  await expect(dashboard.byTestId("storage-cookie-verdict")).toHaveText(
+    "Not readable: document.cookie has no JWT.",
+  );
+  await expect(dashboard.byTestId("storage-document-cookie")).not.toContainText("sj_token");
+  await expect(dashboard.byTestId("storage-document-cookie")).not.toContainText("sj_session");
+});
