@@ -74,3 +74,35 @@ test("script reads localStorage but not the HttpOnly cookie", async ({ page }) =
   await expect(dashboard.byTestId("storage-document-cookie")).not.toContainText("sj_token");
   await expect(dashboard.byTestId("storage-document-cookie")).not.toContainText("sj_session");
 });
+
+test("page runs under its content security policy", async ({ page }) => {
+  const violations: string[] = [];
+  await page.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (event) => {
+      (window as unknown as { cspViolations: string[] }).cspViolations ??= [];
+      (window as unknown as { cspViolations: string[] }).cspViolations.push(
+        `${event.violatedDirective} ${event.blockedURI}`,
+      );
+    });
+  });
+  page.on("console", (message) => {
+    if (message.text().includes("Content Security Policy")) {
+      violations.push(message.text());
+    }
+  });
+  const dashboard = new Dashboard(page);
+  const response = await page.goto("/");
+  expect(response?.headers()["content-security-policy"]).toMatch(/script-src 'self' 'nonce-[^']+' 'wasm-unsafe-eval'/);
+  await dashboard.open();
+  await dashboard.signIn();
+  await dashboard.requestPage();
+  for (const panel of ["comparison", "claims", "simulation", "inspector", "attacks", "storage"] as const) {
+    await dashboard.openPanel(panel);
+  }
+
+  const reported = await page.evaluate(
+    () => (window as unknown as { cspViolations?: string[] }).cspViolations ?? [],
+  );
+  expect(reported).toEqual([]);
+  expect(violations).toEqual([]);
+});
