@@ -227,6 +227,25 @@ pub struct TokenInspection {
     pub rejection: Option<ApiError>,
 }
 
+/// Body of `POST /api/token/permissions`: how many permission claims newly issued tokens
+/// carry, from 0 to [`MAX_PERMISSION_CLAIMS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionsRequest {
+    pub count: u32,
+}
+
+/// The most permission claims the payload-size control adds to a token.
+pub const MAX_PERMISSION_CLAIMS: u32 = 200;
+
+/// Response of `POST /api/token/permissions`: the sizes of the replaced and the new token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermissionsResponse {
+    pub count: u32,
+    pub previous_token_bytes: usize,
+    pub token_bytes: usize,
+}
+
 /// Percentiles of a set of durations, in microseconds, by the nearest-rank method.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LatencySummary {
@@ -270,6 +289,9 @@ pub struct ModeSummary {
     pub total: LatencySummary,
     /// Size of the credential of the latest request, in bytes; 0 before the first.
     pub credential_bytes: u64,
+    /// Credential bytes of all of this visitor's requests in the mode since the last reset.
+    #[serde(default)]
+    pub credential_bytes_total: u64,
 }
 
 impl ModeSummary {

@@ -2,8 +2,8 @@
 //! signature cut short and the sizes of the token and the session cookie.
 
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
-use session_journey::model::TokenInspection;
+use serde_json::{json, Value};
+use session_journey::model::{PermissionsResponse, TokenInspection};
 
 use crate::common::{send, TestApp, SESSION_COOKIE, TOKEN_COOKIE};
 
@@ -83,4 +83,65 @@ async fn inspector_reports_rejected_token() {
     let inspection: TokenInspection = reply.parse();
     assert!(!inspection.valid);
     assert_eq!(inspection.rejection.unwrap().error, "invalid_signature");
+}
+
+#[tokio::test]
+async fn permissions_grow_the_token() {
+    let app = TestApp::spawn().await;
+    let login = app.sign_in("Ada").await;
+
+    let reply = send(app.request(Method::POST, "/api/token/permissions").json(&json!({ "count": 40 }))).await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    let response: PermissionsResponse = reply.parse();
+    assert_eq!(response.count, 40);
+    assert_eq!(response.previous_token_bytes, login.token.len());
+    assert!(response.token_bytes > login.token.len() + 40 * 10, "{response:?}");
+    let token = app.cookie(TOKEN_COOKIE).expect("the new token is set as the cookie");
+    assert_eq!(token.len(), response.token_bytes);
+    let inspection: TokenInspection = app.get("/api/token").await.parse();
+    let payload: Value = serde_json::from_str(&inspection.payload).unwrap();
+    assert_eq!(payload["permissions"].as_array().map(Vec::len), Some(40));
+    assert_eq!(payload["permissions"][0], "orders:read");
+    assert_eq!(payload["name"], "Ada");
+    assert!(inspection.valid);
+    // The bigger token is what the next JWT request carries.
+    let page = app.jwt_page("orders").await;
+    assert_eq!(page.status, StatusCode::OK, "{page:?}");
+    assert_eq!(app.stats().await.comparison.jwt.credential_bytes, (TOKEN_COOKIE.len() + 1 + token.len()) as u64);
+}
+
+#[tokio::test]
+async fn permissions_count_out_of_range() {
+    let app = TestApp::spawn().await;
+    app.sign_in("Ada").await;
+
+    let reply = send(app.request(Method::POST, "/api/token/permissions").json(&json!({ "count": 201 }))).await;
+
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{reply:?}");
+    assert_eq!(reply.error_code(), "permissions_out_of_range");
+    assert_eq!(reply.body["reason"], "count is 201; choose 0 to 200 permission claims");
+}
+
+#[tokio::test]
+async fn permissions_need_a_valid_token() {
+    let app = TestApp::spawn().await;
+
+    let reply = send(app.request(Method::POST, "/api/token/permissions").json(&json!({ "count": 3 }))).await;
+
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{reply:?}");
+    assert_eq!(reply.error_code(), "token_missing");
+}
+
+#[tokio::test]
+async fn permissions_reject_unknown_fields() {
+    let app = TestApp::spawn().await;
+    app.sign_in("Ada").await;
+
+    let reply = send(app.request(Method::POST, "/api/token/permissions").json(&json!({ "count": 3, "admin": true }))).await;
+
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{reply:?}");
+    assert_eq!(reply.error_code(), "invalid_field");
+    let reason = reply.body["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("unknown field `admin`"), "{reason}");
 }

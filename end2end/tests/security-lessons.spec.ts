@@ -106,3 +106,30 @@ test("page runs under its content security policy", async ({ page }) => {
   expect(reported).toEqual([]);
   expect(violations).toEqual([]);
 });
+
+test("permission claims make each request bigger", async ({ page }) => {
+  const dashboard = new Dashboard(page);
+  await dashboard.open();
+  await dashboard.signIn("Ada");
+  await dashboard.selectMode("jwt");
+  await dashboard.requestPage();
+  await dashboard.openPanel("inspector");
+  const bytes = dashboard.byTestId("jwt-bytes");
+  await expect(bytes).toHaveText(/^Your JWT page requests carried (\d+) credential bytes in all; the latest carried \1\.$/);
+  const beforeText = (await bytes.textContent())!;
+  const before = Number(beforeText.match(/latest carried (\d+)/)![1]);
+
+  const line = await dashboard.expectNewLogLine(async () => {
+    await dashboard.byTestId("permission-count").fill("40");
+    await dashboard.byTestId("reissue-token").click();
+  });
+  await expect(line).toContainText("re-issued the JWT with 40 permission claims");
+  await expect(dashboard.byTestId("token-payload")).toContainText('"orders:read"');
+  await dashboard.requestPage();
+  // The counters event of the request replaces the text.
+  await expect(bytes).not.toHaveText(beforeText);
+
+  const after = Number((await bytes.textContent())!.match(/latest carried (\d+)/)![1]);
+  await expect(bytes).toHaveText(`Your JWT page requests carried ${before + after} credential bytes in all; the latest carried ${after}.`);
+  expect(after).toBeGreaterThan(before + 40 * 10);
+});

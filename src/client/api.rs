@@ -3,8 +3,8 @@
 #[cfg(feature = "hydrate")]
 use crate::model::ApiError;
 use crate::model::{
-    AttackResult, AttackSummary, LoginRequest, LoginResponse, Mode, PageResponse, ServerInfo, SimulationRequest,
-    SimulationStatus, Stats, TokenInspection, User,
+    AttackResult, AttackSummary, LoginRequest, LoginResponse, Mode, PageResponse, PermissionsRequest,
+    PermissionsResponse, ServerInfo, SimulationRequest, SimulationStatus, Stats, TokenInspection, User,
 };
 
 /// A failed call: the server's JSON error, or a network failure described in words.
@@ -218,4 +218,15 @@ pub async fn inspect_token() -> Result<TokenInspection, CallError> {
     return http::call("GET", "/api/token", NO_BODY).await;
     #[cfg(not(feature = "hydrate"))]
     not_in_browser()
+}
+
+/// `POST /api/token/permissions`.
+pub async fn set_permissions(count: u32) -> Result<PermissionsResponse, CallError> {
+    #[cfg(feature = "hydrate")]
+    return http::call("POST", "/api/token/permissions", Some(&PermissionsRequest { count })).await;
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = PermissionsRequest { count };
+        not_in_browser()
+    }
 }

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::client;
 use crate::components::dashboard_state::DashboardState;
 use crate::components::numbers::{countdown, fixed, utc_time_of_day};
-use crate::model::TokenInspection;
+use crate::model::{TokenInspection, MAX_PERMISSION_CLAIMS};
 
 #[component]
 pub fn TokenInspector() -> impl IntoView {
@@ -83,7 +83,61 @@ pub fn TokenInspector() -> impl IntoView {
                 </dl>
                 <p data-testid="token-sizes">{size_comparison(&found)}</p>
             })}
+            <PayloadSize on_reissued=move || load()/>
         </section>
+    }
+}
+
+/// The payload-size control: re-issues the token with a number of permission claims, and shows
+/// the credential bytes that this visitor's JWT requests carried.
+#[component]
+fn PayloadSize(on_reissued: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let state = DashboardState::expect();
+    let count = RwSignal::new(String::from("0"));
+    let error = RwSignal::new(None::<String>);
+    let reissue = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let Ok(requested) = count.get_untracked().trim().parse::<u32>() else {
+            error.set(Some(format!("Enter a whole number from 0 to {MAX_PERMISSION_CLAIMS}.")));
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            match client::api::set_permissions(requested).await {
+                Ok(_) => {
+                    error.set(None);
+                    on_reissued();
+                }
+                Err(failure) => error.set(Some(failure.reason)),
+            }
+        });
+    };
+    let jwt_bytes = move || {
+        state.stats.with(|stats| {
+            stats.as_ref().map(|stats| (stats.comparison.jwt.credential_bytes, stats.comparison.jwt.credential_bytes_total))
+        })
+    };
+
+    view! {
+        <form class="payload-size" on:submit=reissue>
+            <label class="field" for="permission-count">
+                <span>"Permission claims in new tokens"</span>
+                <input id="permission-count" data-testid="permission-count" type="number" min="0"
+                    max=MAX_PERMISSION_CLAIMS inputmode="numeric"
+                    prop:value=move || count.get() on:input=move |event| count.set(event_target_value(&event))/>
+            </label>
+            <button type="submit" data-testid="reissue-token">"Re-issue my token"</button>
+        </form>
+        <Show when=move || error.with(Option::is_some)>
+            <p class="notice" role="alert">{move || error.get()}</p>
+        </Show>
+        <p class="hint" data-testid="jwt-bytes">
+            {move || match jwt_bytes() {
+                Some((latest, total)) if total > 0 => format!(
+                    "Your JWT page requests carried {total} credential bytes in all; the latest carried {latest}."
+                ),
+                _ => "Request a page in JWT mode to see the bytes each request carries.".to_owned(),
+            }}
+        </p>
     }
 }
 

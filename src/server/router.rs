@@ -43,6 +43,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/api/logout", post(account::logout))
         .layer(sessions)
         .route("/api/reset", post(account::reset))
+        .route("/api/token/permissions", post(token_inspector::set_permissions))
         .route("/api/attacks", get(attack_lab::list))
         .route("/api/attacks/{id}", post(attack_lab::run))
         .route("/api/simulations", post(simulator::routes::start))
