@@ -184,8 +184,10 @@ pub struct AttackSummary {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttackResult {
     pub attack: String,
-    /// The crafted token, exactly as it was sent in the `Authorization: Bearer` header.
+    /// The crafted token as it was sent in the `Authorization: Bearer` header. When the route
+    /// accepted it, the signature is replaced by `[signature withheld]`, because the token works.
     pub token: String,
+    /// Length of the token that was sent, in bytes.
     pub token_bytes: usize,
     /// The method and path of the request sent over loopback.
     pub request: String,
@@ -197,6 +199,54 @@ pub struct AttackResult {
     pub error: Option<String>,
     /// The route's reason for the rejection, in words.
     pub reason: Option<String>,
+}
+
+/// Response of `GET /api/token`: the visitor's JWT from its cookie, taken apart for the token
+/// inspector. The signature is cut short, because the whole token is a working credential and
+/// the page's scripts can read this response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInspection {
+    /// The decoded header, as indented JSON.
+    pub header: String,
+    /// The decoded payload, as indented JSON.
+    pub payload: String,
+    /// The first characters of the base64url signature.
+    pub signature_start: String,
+    /// Sizes of the three base64url segments and of the whole token, in bytes.
+    pub header_bytes: usize,
+    pub payload_bytes: usize,
+    pub signature_bytes: usize,
+    pub token_bytes: usize,
+    /// Size of the session cookie as the browser sends it (`name=value`), when there is one.
+    pub session_cookie_bytes: Option<usize>,
+    /// The `iat` and `exp` claims, in seconds since the Unix epoch.
+    pub issued_at: Option<u64>,
+    pub expires_at: Option<u64>,
+    /// The server's clock when it answered, in seconds since the Unix epoch.
+    pub server_now: u64,
+    /// Whether the JWT route would accept the token now.
+    pub valid: bool,
+    /// The error code and reason when it would not, such as `token_expired`.
+    pub rejection: Option<ApiError>,
+}
+
+/// Body of `POST /api/token/permissions`: how many permission claims newly issued tokens
+/// carry, from 0 to [`MAX_PERMISSION_CLAIMS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionsRequest {
+    pub count: u32,
+}
+
+/// The most permission claims the payload-size control adds to a token.
+pub const MAX_PERMISSION_CLAIMS: u32 = 200;
+
+/// Response of `POST /api/token/permissions`: the sizes of the replaced and the new token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermissionsResponse {
+    pub count: u32,
+    pub previous_token_bytes: usize,
+    pub token_bytes: usize,
 }
 
 /// Percentiles of a set of durations, in microseconds, by the nearest-rank method.
@@ -242,6 +292,9 @@ pub struct ModeSummary {
     pub total: LatencySummary,
     /// Size of the credential of the latest request, in bytes; 0 before the first.
     pub credential_bytes: u64,
+    /// Credential bytes of all of this visitor's requests in the mode since the last reset.
+    #[serde(default)]
+    pub credential_bytes_total: u64,
 }
 
 impl ModeSummary {

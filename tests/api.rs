@@ -14,3 +14,4 @@ mod restart;
 mod services;
 mod signing_algorithms;
 mod simulations;
+mod token_inspector;

@@ -3,8 +3,8 @@
 #[cfg(feature = "hydrate")]
 use crate::model::ApiError;
 use crate::model::{
-    LoginRequest, LoginResponse, Mode, PageResponse, ServerInfo, ServicesResponse, SimulationRequest, SimulationStatus,
-    Stats, User,
+    AttackResult, AttackSummary, LoginRequest, LoginResponse, Mode, PageResponse, PermissionsRequest,
+    PermissionsResponse, ServerInfo, ServicesResponse, SimulationRequest, SimulationStatus, Stats, TokenInspection, User,
 };
 
 /// A failed call: the server's JSON error, or a network failure described in words.
@@ -203,4 +203,43 @@ pub async fn info() -> Option<ServerInfo> {
     return http::call("GET", "/api/info", NO_BODY).await.ok();
     #[cfg(not(feature = "hydrate"))]
     None
+}
+
+/// `GET /api/attacks`.
+pub async fn attacks() -> Result<Vec<AttackSummary>, CallError> {
+    #[cfg(feature = "hydrate")]
+    return http::call("GET", "/api/attacks", NO_BODY).await;
+    #[cfg(not(feature = "hydrate"))]
+    not_in_browser()
+}
+
+/// `POST /api/attacks/{id}`.
+pub async fn run_attack(id: &str) -> Result<AttackResult, CallError> {
+    let url = format!("/api/attacks/{id}");
+    #[cfg(feature = "hydrate")]
+    return http::call("POST", &url, NO_BODY).await;
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = url;
+        not_in_browser()
+    }
+}
+
+/// `GET /api/token`.
+pub async fn inspect_token() -> Result<TokenInspection, CallError> {
+    #[cfg(feature = "hydrate")]
+    return http::call("GET", "/api/token", NO_BODY).await;
+    #[cfg(not(feature = "hydrate"))]
+    not_in_browser()
+}
+
+/// `POST /api/token/permissions`.
+pub async fn set_permissions(count: u32) -> Result<PermissionsResponse, CallError> {
+    #[cfg(feature = "hydrate")]
+    return http::call("POST", "/api/token/permissions", Some(&PermissionsRequest { count })).await;
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = PermissionsRequest { count };
+        not_in_browser()
+    }
 }

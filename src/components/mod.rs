@@ -1,5 +1,6 @@
 //! The dashboard's UI components.
 
+pub mod attack_lab;
 pub mod chart;
 pub mod claims;
 pub mod comparison;
@@ -13,3 +14,5 @@ pub mod panels;
 pub mod services;
 pub mod sign_in;
 pub mod simulation;
+pub mod token_inspector;
+pub mod token_storage;

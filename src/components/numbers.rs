@@ -34,6 +34,20 @@ pub fn duration_us(us: u64) -> String {
     }
 }
 
+/// Formats seconds since the Unix epoch as the time of day in UTC, such as "16:59:03 UTC".
+pub fn utc_time_of_day(unix_seconds: u64) -> String {
+    let seconds = unix_seconds % 86_400;
+    format!("{:02}:{:02}:{:02} UTC", seconds / 3600, seconds / 60 % 60, seconds % 60)
+}
+
+/// Formats a count of seconds as minutes and seconds, such as "14:05", or "expired" at 0.
+pub fn countdown(seconds: u64) -> String {
+    if seconds == 0 {
+        return "expired".to_owned();
+    }
+    format!("{}:{:02}", seconds / 60, seconds % 60)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +69,20 @@ mod tests {
         assert_eq!(duration_us(999), "999 µs");
         assert_eq!(duration_us(1000), "1.00 ms");
         assert_eq!(duration_us(12_345), "12.35 ms");
+    }
+
+    #[test]
+    fn time_of_day_wraps_at_midnight() {
+        assert_eq!(utc_time_of_day(0), "00:00:00 UTC");
+        assert_eq!(utc_time_of_day(1_796_403_543), "16:59:03 UTC");
+        assert_eq!(utc_time_of_day(86_399), "23:59:59 UTC");
+    }
+
+    #[test]
+    fn countdown_shows_minutes_and_seconds() {
+        assert_eq!(countdown(0), "expired");
+        assert_eq!(countdown(5), "0:05");
+        assert_eq!(countdown(845), "14:05");
+        assert_eq!(countdown(3600), "60:00");
     }
 }

@@ -6,14 +6,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use axum_extra::extract::cookie::{Cookie, SameSite};
+use axum_extra::extract::cookie::Cookie;
 use axum_extra::extract::CookieJar;
 use tower_sessions::Session;
 
 use crate::model::{LoginRequest, LoginResponse, LogoutResponse, ServerInfo, Stats, User, WhoAmI, MAX_NAME_CHARS};
 use crate::server::activity::RequestOutcome;
 use crate::server::error::{ApiJson, AppError};
-use crate::server::jwt_backend::{Fingerprint, TOKEN_COOKIE};
+use crate::server::jwt_backend::{token_cookie, Fingerprint, TOKEN_COOKIE};
 use crate::server::live_stream::LiveHub;
 use crate::server::state::AppState;
 use crate::server::visitor::VisitorId;
@@ -43,13 +43,7 @@ pub async fn login(
         None => state.jwt.issue(&user)?,
     };
 
-    let cookie = Cookie::build((TOKEN_COOKIE, token.clone()))
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(state.settings.secure_cookies)
-        .path("/")
-        .max_age(time::Duration::seconds(i64::try_from(state.jwt.ttl_secs()).unwrap_or(i64::MAX)))
-        .build();
+    let cookie = token_cookie(token.clone(), state.settings.secure_cookies, state.jwt.ttl_secs());
     let message = format!(
         "signed in as {}: session created, JWT issued (jti {}, expires in {} s)",
         user.name,

@@ -24,4 +24,5 @@ pub mod simulator;
 pub mod site;
 pub mod startup;
 pub mod state;
+pub mod token_inspector;
 pub mod visitor;

@@ -13,7 +13,10 @@ use crate::server::activity::{record_activity, ActivityContext, ActivityKind};
 use crate::server::session_backend::session_layer;
 use crate::server::state::AppState;
 use crate::server::security_headers::add_security_headers;
-use crate::server::{account, assets, attack_lab, csrf, jwks, limits, live_stream, pages, services, simulator, site, visitor};
+use crate::server::{
+    account, assets, attack_lab, csrf, jwks, limits, live_stream, pages, services, simulator, site, token_inspector,
+    visitor,
+};
 
 /// Builds the router with its full middleware stack.
 pub fn build_router(state: AppState) -> Router {
@@ -43,6 +46,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/api/logout", post(account::logout))
         .layer(sessions)
         .route("/api/reset", post(account::reset))
+        .route("/api/token/permissions", post(token_inspector::set_permissions))
         .route("/api/attacks", get(attack_lab::list))
         .route("/api/attacks/{id}", post(attack_lab::run))
         .route("/api/simulations", post(simulator::routes::start))
@@ -62,6 +66,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/api/events", get(live_stream::events))
         .route("/api/stats", get(account::stats))
         .route("/api/whoami", get(account::whoami))
+        .route("/api/token", get(token_inspector::inspect_token))
         .route("/api/info", get(account::info))
         .route("/healthz", get(account::healthz))
         .route(jwks::JWKS_PATH, get(jwks::jwks))

@@ -27,6 +27,9 @@ use crate::server::visitor::{VisitorId, VISITOR_COOKIE};
 /// The route every crafted token is sent to.
 pub const TARGET_PATH: &str = "/api/jwt/pages/dashboard";
 
+/// What stands in place of the signature of a crafted token that the JWT route accepted.
+pub const SIGNATURE_WITHHELD: &str = "[signature withheld]";
+
 /// Timeout of the loopback request to this server.
 const LOOPBACK_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -119,9 +122,13 @@ async fn send_over_loopback(
     // A served page has no `error` field, so only an error body parses as `ApiError`.
     let error = response.json::<ApiError>().await.ok();
 
+    let token_bytes = token.len();
+    // A token that the route accepted is a working credential, and this response is readable
+    // by the page's scripts, so only its header and payload come back.
+    let token = if status.is_success() { withhold_signature(&token) } else { token };
     Ok(AttackResult {
         attack: attack.id.to_owned(),
-        token_bytes: token.len(),
+        token_bytes,
         token,
         request: format!("GET {TARGET_PATH}"),
         status: status.as_u16(),
@@ -129,4 +136,12 @@ async fn send_over_loopback(
         error: error.as_ref().map(|error| error.error.clone()),
         reason: error.map(|error| error.reason),
     })
+}
+
+/// Replaces the signature of `token` with [`SIGNATURE_WITHHELD`].
+fn withhold_signature(token: &str) -> String {
+    match token.rsplit_once('.') {
+        Some((signed_part, _)) => format!("{signed_part}.{SIGNATURE_WITHHELD}"),
+        None => SIGNATURE_WITHHELD.to_owned(),
+    }
 }

@@ -10,6 +10,7 @@ pub mod verifier;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::{header, HeaderMap};
+use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::CookieJar;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::JwkSet;
@@ -42,6 +43,10 @@ pub struct Claims {
     /// SHA-256 of the fingerprint cookie, set only with `--bind-token-fingerprint`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fgp: Option<String>,
+    /// Permission names that the token inspector's payload-size control adds, to show what a
+    /// bigger payload costs on every request. Nothing checks them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<String>,
 }
 
 impl Claims {
@@ -124,6 +129,11 @@ impl JwtBackend {
         self.verifier.algorithm()
     }
 
+    /// The algorithm and key ID a token's header must name.
+    pub fn header_policy(&self) -> inspect::HeaderPolicy<'_> {
+        self.verifier.header_policy()
+    }
+
     /// The public key of an EdDSA or RS256 backend.
     pub fn public_key(&self) -> Option<&PublicKey> {
         self.public_key.as_ref()
@@ -154,7 +164,7 @@ impl JwtBackend {
 
     /// Signs a token for `user` that expires `ttl_secs` from now.
     pub fn issue(&self, user: &User) -> Result<(String, Claims), AppError> {
-        self.sign_claims(user, None)
+        self.sign_claims(user, None, Vec::new())
     }
 
     /// Signs a token for `user` whose `fgp` claim is the hash of `fingerprint`.
@@ -163,10 +173,25 @@ impl JwtBackend {
         user: &User,
         fingerprint: &Fingerprint,
     ) -> Result<(String, Claims), AppError> {
-        self.sign_claims(user, Some(fingerprint.claim()))
+        self.sign_claims(user, Some(fingerprint.claim()), Vec::new())
     }
 
-    fn sign_claims(&self, user: &User, fgp: Option<String>) -> Result<(String, Claims), AppError> {
+    /// Signs a new token for the holder of `claims`, with the same user and fingerprint hash,
+    /// a fresh lifetime and `permissions` in place of the old ones.
+    pub fn reissue_with_permissions(
+        &self,
+        claims: &Claims,
+        permissions: Vec<String>,
+    ) -> Result<(String, Claims), AppError> {
+        self.sign_claims(&claims.user(), claims.fgp.clone(), permissions)
+    }
+
+    fn sign_claims(
+        &self,
+        user: &User,
+        fgp: Option<String>,
+        permissions: Vec<String>,
+    ) -> Result<(String, Claims), AppError> {
         let now = unix_now();
         let claims = Claims {
             sub: user.id.clone(),
@@ -178,6 +203,7 @@ impl JwtBackend {
             aud: self.audience.clone(),
             jti: uuid::Uuid::new_v4().to_string(),
             fgp,
+            permissions,
         };
         let token = jsonwebtoken::encode(&self.issued_header(), &claims, &self.encoding_key)
             .map_err(|error| AppError::Internal(format!("failed to sign a JWT: {error}")))?;
@@ -260,6 +286,17 @@ fn check_fingerprint(claims: &Claims, cookie_name: &str, cookie_value: Option<&s
         ));
     }
     Ok(())
+}
+
+/// Builds the HttpOnly, SameSite=Strict cookie that carries a token for `ttl_secs` seconds.
+pub fn token_cookie(token: String, secure: bool, ttl_secs: u64) -> Cookie<'static> {
+    Cookie::build((TOKEN_COOKIE, token))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .path("/")
+        .max_age(time::Duration::seconds(i64::try_from(ttl_secs).unwrap_or(i64::MAX)))
+        .build()
 }
 
 /// Returns the token of a request: the `Authorization: Bearer` header when present, otherwise

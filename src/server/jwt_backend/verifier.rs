@@ -67,13 +67,17 @@ impl TokenVerifier {
         self.kid.as_deref()
     }
 
-    /// Verifies the form, header, signature and claims of `token` and returns its claims.
-    pub fn verify(&self, token: &str) -> Result<Claims, AppError> {
-        let policy = HeaderPolicy {
+    /// The algorithm and key ID a token's header must name.
+    pub fn header_policy(&self) -> HeaderPolicy<'_> {
+        HeaderPolicy {
             algorithm: self.algorithm_name,
             kid: self.kid.as_deref(),
-        };
-        let inspected = inspect::inspect(token, policy)?;
+        }
+    }
+
+    /// Verifies the form, header, signature and claims of `token` and returns its claims.
+    pub fn verify(&self, token: &str) -> Result<Claims, AppError> {
+        let inspected = inspect::inspect(token, self.header_policy())?;
         // Decoding into a JSON value first lets the registered-claim checks (exp, iss, aud)
         // report their precise errors: jsonwebtoken deserializes into the target type before
         // it validates, so a missing `exp` would otherwise surface as a JSON error.

@@ -20,6 +20,7 @@ struct ModeHistory {
     requests: u64,
     db_hits: u64,
     credential_bytes: u64,
+    credential_bytes_total: u64,
     /// (auth step, whole request) in microseconds, oldest first.
     samples: VecDeque<(u64, u64)>,
 }
@@ -35,6 +36,7 @@ impl ModeHistory {
             auth: LatencySummary::from_samples(&mut auth),
             total: LatencySummary::from_samples(&mut total),
             credential_bytes: self.credential_bytes,
+            credential_bytes_total: self.credential_bytes_total,
         }
     }
 }
@@ -61,6 +63,7 @@ impl RequestHistory {
         if timing.credential_bytes > 0 {
             history.credential_bytes = timing.credential_bytes;
         }
+        history.credential_bytes_total += timing.credential_bytes;
     }
 
     /// Summarises both modes. Sorts up to [`SAMPLES_PER_MODE`] samples per mode, so callers
@@ -111,5 +114,21 @@ mod tests {
         let summary = history.comparison().jwt;
         assert_eq!(summary.requests, (SAMPLES_PER_MODE + 5) as u64);
         assert_eq!(summary.sampled, SAMPLES_PER_MODE as u64);
+    }
+
+    #[test]
+    fn credential_bytes_keep_latest_and_total() {
+        let mut history = RequestHistory::default();
+        for bytes in [300, 0, 500] {
+            let timing = RequestTiming {
+                auth_us: 1,
+                total_us: 1,
+                credential_bytes: bytes,
+            };
+            history.record(Mode::Jwt, 0, timing);
+        }
+        let summary = history.comparison().jwt;
+        assert_eq!(summary.credential_bytes, 500);
+        assert_eq!(summary.credential_bytes_total, 800);
     }
 }
