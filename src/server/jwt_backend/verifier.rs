@@ -106,3 +106,40 @@ pub fn algorithm_name(algorithm: Algorithm) -> &'static str {
         Algorithm::EdDSA => "EdDSA",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use jsonwebtoken::jwk::{AlgorithmParameters, CommonParameters, OctetKeyParameters, OctetKeyType};
+
+    use super::*;
+
+    #[test]
+    fn symmetric_jwk_is_rejected() {
+        let jwk = Jwk {
+            common: CommonParameters {
+                key_algorithm: Some(KeyAlgorithm::HS256),
+                key_id: Some("k".into()),
+                ..CommonParameters::default()
+            },
+            algorithm: AlgorithmParameters::OctetKey(OctetKeyParameters {
+                key_type: OctetKeyType::Octet,
+                value: "c2VjcmV0".into(),
+            }),
+        };
+        let error = TokenVerifier::from_public_jwk(&jwk, "iss", "aud").err().expect("an HS256 JWK was accepted");
+        assert!(error.contains("not EdDSA or RS256"), "{error}");
+    }
+
+    #[test]
+    fn jwk_without_alg_is_rejected() {
+        let jwk = Jwk {
+            common: CommonParameters::default(),
+            algorithm: AlgorithmParameters::OctetKey(OctetKeyParameters {
+                key_type: OctetKeyType::Octet,
+                value: "c2VjcmV0".into(),
+            }),
+        };
+        let error = TokenVerifier::from_public_jwk(&jwk, "iss", "aud").err().expect("a JWK without alg was accepted");
+        assert!(error.contains("no `alg`"), "{error}");
+    }
+}
