@@ -9,7 +9,7 @@ use super::inspect::{self, HeaderPolicy};
 use super::{rejection, unauthorized, Claims};
 use crate::server::error::AppError;
 
-/// Verifies tokens of one algorithm with one key. It holds no private key.
+/// Verifies tokens of one algorithm with one key. It has no private key, so it cannot sign.
 pub struct TokenVerifier {
     algorithm: Algorithm,
     algorithm_name: &'static str,
