@@ -18,6 +18,13 @@ if (!Number.isInteger(port) || port < 1 || port > 65_535) {
   throw new Error(`SJ_PORT must be a TCP port from 1 to 65535, got ${JSON.stringify(process.env.SJ_PORT)}`);
 }
 const baseURL = `http://127.0.0.1:${port}`;
+// A second server on the next port signs tokens with EdDSA, for the tests of the services,
+// which verify tokens with a public key. Specs reach it through SJ_EDDSA_URL.
+const eddsaPort = port + 1;
+if (eddsaPort > 65_535) {
+  throw new Error(`SJ_PORT must leave the next port free for the EdDSA server, got ${port}`);
+}
+process.env.SJ_EDDSA_URL = `http://127.0.0.1:${eddsaPort}`;
 
 // Playwright loads this file in the runner and again in every worker. The runner creates the
 // directory and hands its path to the workers through the environment, so one run makes one
@@ -60,13 +67,23 @@ export default defineConfig({
       },
     },
   ],
-  webServer: {
-    command: `"${serverBinary}" --addr 127.0.0.1:${port} --data-dir "${dataDir}"`,
-    // The server reads Leptos.toml and serves target/site relative to its working directory.
-    cwd: repoRoot,
-    url: `${baseURL}/healthz`,
-    reuseExistingServer: false,
-    timeout: 30_000,
-    gracefulShutdown: { signal: "SIGTERM", timeout: 5_000 },
-  },
+  webServer: [
+    {
+      command: `"${serverBinary}" --addr 127.0.0.1:${port} --data-dir "${dataDir}"`,
+      // The server reads Leptos.toml and serves target/site relative to its working directory.
+      cwd: repoRoot,
+      url: `${baseURL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      gracefulShutdown: { signal: "SIGTERM", timeout: 5_000 },
+    },
+    {
+      command: `"${serverBinary}" --addr 127.0.0.1:${eddsaPort} --data-dir "${path.join(dataDir, "eddsa")}" --jwt-algorithm eddsa`,
+      cwd: repoRoot,
+      url: `${process.env.SJ_EDDSA_URL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      gracefulShutdown: { signal: "SIGTERM", timeout: 5_000 },
+    },
+  ],
 });

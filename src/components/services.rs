@@ -87,8 +87,8 @@ fn ServiceRow(call: ServiceCall) -> impl IntoView {
         (None, None) => "–".to_owned(),
     };
     view! {
-        <tr>
-            <th scope="row">{call.service}</th>
+        <tr data-testid=format!("service-{}", call.service)>
+            <th scope="row">{call.service.clone()}</th>
             <td>{call.status}</td>
             <td>{auth}</td>
             <td>{call.db_hits}</td>

@@ -9,7 +9,7 @@ export const SELECT_SESSION_SQL = "SELECT data FROM sessions WHERE id = $1 AND e
 export type Mode = "stateful" | "jwt";
 
 /** The panels below the live log, each opened by its tab. */
-export type Panel = "comparison" | "claims" | "simulation" | "inspector" | "attacks" | "storage";
+export type Panel = "comparison" | "claims" | "simulation" | "inspector" | "attacks" | "storage" | "services";
 
 export interface Counters {
   dbHits: number;
