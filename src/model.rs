@@ -65,6 +65,18 @@ pub struct LogoutResponse {
     pub signed_out: bool,
 }
 
+/// Response of `POST /api/revoke-all`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeAllResponse {
+    /// Server-side sessions of the user deleted from the database.
+    pub sessions_deleted: u64,
+    /// Whether the caller's JWT was added to the denylist, so that it fails at once.
+    pub token_denied: bool,
+    /// Seconds until the caller's JWT expires, when one was sent; it keeps working until then
+    /// unless `token_denied` is true.
+    pub token_expires_in_secs: Option<u64>,
+}
+
 /// Response of `GET /api/info`: how this server is set up.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerInfo {

@@ -11,4 +11,5 @@ mod live_stream;
 mod pages;
 mod postgres;
 mod restart;
+mod revocation;
 mod simulations;

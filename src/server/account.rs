@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use axum_extra::extract::cookie::{Cookie, SameSite};
@@ -17,7 +17,7 @@ use crate::server::jwt_backend::{Fingerprint, TOKEN_COOKIE};
 use crate::server::live_stream::LiveHub;
 use crate::server::state::AppState;
 use crate::server::visitor::VisitorId;
-use crate::server::session_backend;
+use crate::server::{revocation, session_backend};
 
 /// Role given to every demo user.
 const DEMO_ROLE: &str = "member";
@@ -71,14 +71,22 @@ pub async fn login(
 
 /// `POST /api/logout`: deletes the session and clears the session, token and fingerprint
 /// cookies. The JWT itself stays valid until it expires, because nothing on the server
-/// tracks it.
+/// tracks it, unless `--jwt-denylist` is on: then its `jti` goes on the denylist.
 pub async fn logout(
     State(state): State<AppState>,
     session: Session,
+    headers: HeaderMap,
     cookies: CookieJar,
 ) -> Result<Response, AppError> {
     let had_session = session.id().is_some();
     session_backend::sign_out(&session).await?;
+    let denied = match state.jwt.authenticate(&headers, &cookies) {
+        Ok(claims) if state.settings.jwt_denylist => {
+            revocation::deny(&state.session_store, &claims).await?;
+            Some(claims)
+        }
+        _ => None,
+    };
 
     let mut cookies = cookies.remove(Cookie::build(TOKEN_COOKIE).path("/").build());
     if let Some(name) = state.jwt.fingerprint_cookie() {
@@ -88,16 +96,21 @@ pub async fn logout(
             .build();
         cookies = cookies.remove(removal);
     }
-    let message = if had_session {
-        "logged out: session deleted; a copied JWT still works until it expires"
+    let session_part = if had_session {
+        "session deleted"
     } else {
-        "logged out: there was no session to delete; a copied JWT still works until it expires"
+        "there was no session to delete"
     };
+    let jwt_part = match &denied {
+        Some(claims) => format!("JWT jti {} added to the denylist", revocation::short_jti(claims)),
+        None => "a copied JWT still works until it expires".to_owned(),
+    };
+    let message = format!("logged out: {session_part}; {jwt_part}");
     let mut response = (cookies, Json(LogoutResponse { signed_out: true })).into_response();
     response.extensions_mut().insert(RequestOutcome {
         auth_us: None,
         credential_bytes: None,
-        message: message.to_owned(),
+        message,
     });
     Ok(response)
 }

@@ -77,6 +77,13 @@ pub struct Settings {
     /// default, so that the attack lab's stolen-token replay shows the token still working.
     #[arg(long, env = "SESSION_JOURNEY_BIND_TOKEN_FINGERPRINT", default_value_t = false)]
     pub bind_token_fingerprint: bool,
+
+    /// Keep a denylist of revoked JWT IDs (`jti`) in the database. Logout and "revoke
+    /// everything" then add the caller's token to it, and every JWT page request checks it with
+    /// one SQL query, so a revoked token fails at once at the cost of a DB hit. Off by default,
+    /// so that a revoked token keeps working until it expires.
+    #[arg(long, env = "SESSION_JOURNEY_JWT_DENYLIST", default_value_t = false)]
+    pub jwt_denylist: bool,
 }
 
 /// Environment variable with a JWT signing secret of at least 32 bytes. When unset, a key is

@@ -13,7 +13,7 @@ use crate::server::activity::{record_activity, ActivityContext, ActivityKind};
 use crate::server::session_backend::session_layer;
 use crate::server::state::AppState;
 use crate::server::security_headers::add_security_headers;
-use crate::server::{account, assets, attack_lab, csrf, limits, live_stream, pages, simulator, site, visitor};
+use crate::server::{account, assets, attack_lab, csrf, limits, live_stream, pages, revocation, simulator, site, visitor};
 
 /// Builds the router with its full middleware stack.
 pub fn build_router(state: AppState) -> Router {
@@ -41,6 +41,7 @@ pub fn build_router(state: AppState) -> Router {
     let account = Router::new()
         .route("/api/login", post(account::login))
         .route("/api/logout", post(account::logout))
+        .route("/api/revoke-all", post(revocation::revoke_all))
         .layer(sessions)
         .route("/api/reset", post(account::reset))
         .route("/api/attacks", get(attack_lab::list))

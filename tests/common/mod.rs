@@ -320,6 +320,11 @@ impl Visitor {
         send(self.request(Method::POST, "/api/logout")).await
     }
 
+    /// `POST /api/revoke-all`.
+    pub async fn revoke_all(&self) -> Reply {
+        send(self.request(Method::POST, "/api/revoke-all")).await
+    }
+
     /// `POST /api/attacks/{id}`.
     pub async fn run_attack(&self, id: &str) -> Reply {
         send(self.request(Method::POST, &format!("/api/attacks/{id}"))).await
