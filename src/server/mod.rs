@@ -15,6 +15,7 @@ pub mod limits;
 pub mod loopback;
 pub mod live_stream;
 pub mod pages;
+pub mod refresh;
 pub mod revocation;
 pub mod router;
 pub mod security_headers;

@@ -10,9 +10,10 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use crate::model::RevokeAllResponse;
-use crate::server::activity::RequestOutcome;
+use crate::server::activity::with_log_message;
 use crate::server::error::AppError;
 use crate::server::jwt_backend::Claims;
+use crate::server::refresh;
 use crate::server::session_backend::{self, SqlSessionStore, SESSION_COOKIE};
 use crate::server::state::AppState;
 
@@ -61,15 +62,13 @@ pub fn seconds_left(claims: &Claims) -> u64 {
     claims.exp.saturating_sub(now)
 }
 
-/// `POST /api/revoke-all`: for a compromised account, deletes every server-side session of
-/// the signed-in user and, with the denylist on, denies the caller's JWT.
+/// `POST /api/revoke-all`: for a compromised account, deletes every server-side session and
+/// every refresh token of the signed-in user and, with the denylist on, denies the caller's
+/// JWT.
 ///
 /// The caller is named by the session cookie or the JWT. Cookies are left in place, so that
 /// the next page request shows what revocation did in each mode: the stateful route fails at
 /// once, and the JWT route keeps working until the token expires unless the denylist is on.
-///
-/// TODO: refresh-token families are not implemented yet; once they are, this handler must
-/// delete the user's families too.
 pub async fn revoke_all(
     State(state): State<AppState>,
     session: Session,
@@ -94,6 +93,7 @@ pub async fn revoke_all(
         .delete_user_sessions(&user.id)
         .await
         .map_err(|error| AppError::Internal(format!("failed to delete the user's sessions: {error}")))?;
+    let refresh_tokens_deleted = refresh::delete_user_families(&state.session_store, &user.id).await?;
     let token_denied = match &claims {
         Some(claims) if state.settings.jwt_denylist => {
             deny(&state.session_store, claims).await?;
@@ -113,21 +113,17 @@ pub async fn revoke_all(
         ),
     };
     let message = format!(
-        "revoked everything for {}: {sessions_deleted} session(s) deleted; {jwt_part}",
+        "revoked everything for {}: {sessions_deleted} session(s) and {refresh_tokens_deleted} refresh \
+         token(s) deleted; {jwt_part}",
         user.name
     );
     let body = RevokeAllResponse {
         sessions_deleted,
+        refresh_tokens_deleted,
         token_denied,
         token_expires_in_secs,
     };
-    let mut response = Json(body).into_response();
-    response.extensions_mut().insert(RequestOutcome {
-        auth_us: None,
-        credential_bytes: None,
-        message,
-    });
-    Ok(response)
+    Ok(with_log_message(Json(body).into_response(), message))
 }
 
 /// The first 8 characters of the token's `jti`, enough to tell tokens apart in the log.

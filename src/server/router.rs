@@ -13,7 +13,7 @@ use crate::server::activity::{record_activity, ActivityContext, ActivityKind};
 use crate::server::session_backend::session_layer;
 use crate::server::state::AppState;
 use crate::server::security_headers::add_security_headers;
-use crate::server::{account, assets, attack_lab, csrf, limits, live_stream, pages, revocation, simulator, site, visitor};
+use crate::server::{account, assets, attack_lab, csrf, limits, live_stream, pages, refresh, revocation, simulator, site, visitor};
 
 /// Builds the router with its full middleware stack.
 pub fn build_router(state: AppState) -> Router {
@@ -38,6 +38,10 @@ pub fn build_router(state: AppState) -> Router {
         .route("/api/jwt/pages/{page}", get(pages::jwt_page))
         .method_not_allowed_fallback(account::wrong_method)
         .layer(activity(ActivityKind::Page(Mode::Jwt)));
+    let token_refresh = Router::new()
+        .route("/api/token/refresh", post(refresh::refresh))
+        .method_not_allowed_fallback(account::wrong_method)
+        .layer(activity(ActivityKind::TokenRefresh));
     let account = Router::new()
         .route("/api/login", post(account::login))
         .route("/api/logout", post(account::logout))
@@ -70,6 +74,7 @@ pub fn build_router(state: AppState) -> Router {
     let router = Router::new()
         .merge(stateful_pages)
         .merge(jwt_pages)
+        .merge(token_refresh)
         .merge(account)
         .merge(quiet)
         .merge(assets::pkg_router(&state.leptos_options))
