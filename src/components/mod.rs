@@ -10,5 +10,6 @@ pub mod live_log;
 pub mod load_simulator;
 pub mod numbers;
 pub mod panels;
+pub mod session_controls;
 pub mod sign_in;
 pub mod simulation;
