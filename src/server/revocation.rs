@@ -94,6 +94,8 @@ pub async fn revoke_all(
         .await
         .map_err(|error| AppError::Internal(format!("failed to delete the user's sessions: {error}")))?;
     let refresh_tokens_deleted = refresh::delete_user_families(&state.session_store, &user.id).await?;
+    // NOTE: only the JWT that this request carried goes on the denylist. A JWT that an earlier
+    // refresh replaced stays valid until it expires, 5 s at most when the page refreshed it.
     let token_denied = match &claims {
         Some(claims) if state.settings.jwt_denylist => {
             deny(&state.session_store, claims).await?;
