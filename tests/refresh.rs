@@ -10,7 +10,7 @@ use crate::common::{
 };
 
 /// Returns the refresh token that `reply` set as a cookie.
-fn refresh_token_of(reply: &Reply) -> String {
+pub(crate) fn refresh_token_of(reply: &Reply) -> String {
     let header = reply.set_cookie(REFRESH_COOKIE).expect("no refresh cookie was set");
     let pair = header.split(';').next().unwrap_or_default();
     let (_, value) = pair.split_once('=').expect("the refresh cookie has no value");
