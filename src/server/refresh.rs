@@ -128,13 +128,16 @@ fn rejected(code: &'static str, reason: &str) -> AppError {
     }
 }
 
+/// The row that [`CLAIM_REFRESH_TOKEN`] returns: family ID, user ID, name, role and expiry.
+type ClaimedRow = (String, String, String, String, i64);
+
 /// Consumes the refresh token `raw`: on success returns its user and family, after one
 /// statement. Otherwise runs a second statement that deletes the family when the token was
 /// already used, and returns the rejection.
 async fn consume(store: &SqlSessionStore, raw: &str) -> Result<(User, String), AppError> {
     let token_hash = hash_token(raw);
     let started = store.before_statement().await;
-    let claimed: sqlx::Result<Option<(String, String, String, String, i64)>> = sqlx::query_as(CLAIM_REFRESH_TOKEN)
+    let claimed: sqlx::Result<Option<ClaimedRow>> = sqlx::query_as(CLAIM_REFRESH_TOKEN)
         .bind(token_hash.clone())
         .fetch_optional(store.pool())
         .await;
