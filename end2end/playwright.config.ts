@@ -9,7 +9,8 @@ import { defineConfig, devices } from "@playwright/test";
 //
 // SJ_BIN: server binary, absolute or relative to this folder (default
 //   ../target/release/session-journey).
-// SJ_PORT: loopback port the server listens on (default 3917).
+// SJ_PORT: loopback port the server listens on (default 3917). A second server with short-lived
+//   JWTs listens on the next port.
 
 const repoRoot = path.resolve(__dirname, "..");
 const serverBinary = path.resolve(__dirname, process.env.SJ_BIN ?? "../target/release/session-journey");
@@ -18,12 +19,17 @@ if (!Number.isInteger(port) || port < 1 || port > 65_535) {
   throw new Error(`SJ_PORT must be a TCP port from 1 to 65535, got ${JSON.stringify(process.env.SJ_PORT)}`);
 }
 const baseURL = `http://127.0.0.1:${port}`;
-// A second server on the next port signs tokens with EdDSA, for the tests of the services,
-// which verify tokens with a public key. Specs reach it through SJ_EDDSA_URL.
-const eddsaPort = port + 1;
+// Two more servers on the next ports. The first issues JWTs that expire after
+// SHORT_JWT_TTL_SECS, so that refresh.spec.ts can watch the page refresh its token within one
+// test. The second signs tokens with EdDSA, for the services, which verify tokens with a public
+// key. Specs reach them through SJ_SHORT_TTL_URL and SJ_EDDSA_URL.
+const shortTtlPort = port + 1;
+const eddsaPort = port + 2;
 if (eddsaPort > 65_535) {
-  throw new Error(`SJ_PORT must leave the next port free for the EdDSA server, got ${port}`);
+  throw new Error(`SJ_PORT must leave the next two ports free, got ${port}`);
 }
+const SHORT_JWT_TTL_SECS = 12;
+process.env.SJ_SHORT_TTL_URL = `http://127.0.0.1:${shortTtlPort}`;
 process.env.SJ_EDDSA_URL = `http://127.0.0.1:${eddsaPort}`;
 
 // Playwright loads this file in the runner and again in every worker. The runner creates the
@@ -73,6 +79,16 @@ export default defineConfig({
       // The server reads Leptos.toml and serves target/site relative to its working directory.
       cwd: repoRoot,
       url: `${baseURL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      gracefulShutdown: { signal: "SIGTERM", timeout: 5_000 },
+    },
+    {
+      command:
+        `"${serverBinary}" --addr 127.0.0.1:${shortTtlPort} --data-dir "${path.join(dataDir, "short-ttl")}"` +
+        ` --access-token-ttl-secs ${SHORT_JWT_TTL_SECS}`,
+      cwd: repoRoot,
+      url: `${process.env.SJ_SHORT_TTL_URL}/healthz`,
       reuseExistingServer: false,
       timeout: 30_000,
       gracefulShutdown: { signal: "SIGTERM", timeout: 5_000 },

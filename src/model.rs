@@ -57,12 +57,37 @@ pub struct LoginResponse {
     pub user: User,
     /// The signed JWT, also set as an HttpOnly cookie.
     pub token: String,
+    /// When the JWT expires, in milliseconds since the Unix epoch.
+    #[serde(default)]
+    pub access_expires_at_ms: u64,
+}
+
+/// Response of `POST /api/token/refresh`. The new tokens travel only in HttpOnly cookies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshResponse {
+    pub user: User,
+    /// When the new JWT expires, in milliseconds since the Unix epoch.
+    pub access_expires_at_ms: u64,
 }
 
 /// Response of `POST /api/logout`.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct LogoutResponse {
     pub signed_out: bool,
+}
+
+/// Response of `POST /api/revoke-all`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeAllResponse {
+    /// Server-side sessions of the user deleted from the database.
+    pub sessions_deleted: u64,
+    /// Refresh tokens of the user deleted from the database, all families.
+    pub refresh_tokens_deleted: u64,
+    /// Whether the caller's JWT was added to the denylist, so that it fails at once.
+    pub token_denied: bool,
+    /// Seconds until the caller's JWT expires, when one was sent; it keeps working until then
+    /// unless `token_denied` is true.
+    pub token_expires_in_secs: Option<u64>,
 }
 
 /// Response of `GET /api/info`: how this server is set up.
@@ -80,6 +105,9 @@ pub struct ServerInfo {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct WhoAmI {
     pub user: Option<User>,
+    /// When the JWT cookie expires, in milliseconds since the Unix epoch; unset without one.
+    #[serde(default)]
+    pub access_expires_at_ms: Option<u64>,
 }
 
 /// One section of a served back-office page.

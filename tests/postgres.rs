@@ -217,3 +217,32 @@ async fn two_servers_share_sessions() {
     assert_eq!(replay.status, StatusCode::UNAUTHORIZED, "{replay:?}");
     assert_eq!(replay.error_code(), "session_not_found");
 }
+
+#[tokio::test]
+async fn postgres_refresh_and_denylist() {
+    let Some(database) = TestDatabase::create("postgres_refresh_and_denylist").await else {
+        return;
+    };
+    let app = TestApp::spawn_with(&["--database-url", &database.url, "--jwt-denylist"]).await;
+    let first = crate::refresh::refresh_token_of(&app.login("Ada").await);
+
+    let refreshed = app.refresh_token().await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{refreshed:?}");
+    let page = app.jwt_page("orders").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.parse::<PageResponse>().db_queries, 1);
+
+    let cookies = app.cookies_with(&[("sj_refresh", Some(&first))]);
+    let replay = crate::common::send(app.request_with_cookies(Method::POST, "/api/token/refresh", &cookies)).await;
+    assert_eq!(replay.error_code(), "refresh_token_reused");
+    let newest = app.refresh_token().await;
+    assert_eq!(newest.error_code(), "refresh_token_invalid");
+
+    let revoked = app.revoke_all().await;
+    assert_eq!(revoked.status, StatusCode::OK, "{revoked:?}");
+    assert_eq!(revoked.body["sessions_deleted"], 1);
+    assert_eq!(revoked.body["token_denied"], true);
+    assert_eq!(database.session_rows(None).await, 0);
+    assert_eq!(app.stateful_page("orders").await.error_code(), "session_not_found");
+    assert_eq!(app.jwt_page("orders").await.error_code(), "token_revoked");
+}

@@ -19,8 +19,12 @@ test("DB hits counted per mode", async ({ page }) => {
   await expect(loginLine).toHaveAttribute("data-status", "200");
   await expect(loginLine).toHaveAttribute("data-mode", "other");
   await expect(loginLine).toContainText("signed in as John Doe");
-  await expect(loginLine).toHaveAttribute("data-queries", "1");
-  await expect(loginLine.getByTestId("log-sql")).toContainText("INSERT INTO sessions");
+  // Sign-in stores the refresh token's hash, then the session layer writes the session.
+  await expect(loginLine).toHaveAttribute("data-queries", "2");
+  await expect(loginLine.getByTestId("log-sql")).toContainText([
+    "INSERT INTO refresh_tokens",
+    "INSERT INTO sessions",
+  ]);
   await expect(dashboard.byTestId("idle-line")).toHaveCount(0);
   // Sign-in writes the session, but only page requests count as DB hits.
   await dashboard.expectCounters({ dbHits: 0, stateful: 0, jwt: 0 });

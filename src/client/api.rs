@@ -4,7 +4,8 @@
 use crate::model::ApiError;
 use crate::model::{
     AttackResult, AttackSummary, LoginRequest, LoginResponse, Mode, PageResponse, PermissionsRequest,
-    PermissionsResponse, ServerInfo, ServicesResponse, SimulationRequest, SimulationStatus, Stats, TokenInspection, User,
+    PermissionsResponse, RefreshResponse, RevokeAllResponse, ServerInfo, ServicesResponse, SimulationRequest,
+    SimulationStatus, Stats, TokenInspection, User, WhoAmI,
 };
 
 /// A failed call: the server's JSON error, or a network failure described in words.
@@ -172,6 +173,30 @@ pub async fn whoami() -> Option<User> {
         .and_then(|who| who.user);
     #[cfg(not(feature = "hydrate"))]
     None
+}
+
+/// `GET /api/whoami` with the JWT's expiry; `None` when the call failed.
+pub async fn whoami_with_expiry() -> Option<WhoAmI> {
+    #[cfg(feature = "hydrate")]
+    return http::call("GET", "/api/whoami", NO_BODY).await.ok();
+    #[cfg(not(feature = "hydrate"))]
+    None
+}
+
+/// `POST /api/token/refresh`: a new JWT and refresh token, both set as HttpOnly cookies.
+pub async fn refresh_token() -> Result<RefreshResponse, CallError> {
+    #[cfg(feature = "hydrate")]
+    return http::call("POST", "/api/token/refresh", NO_BODY).await;
+    #[cfg(not(feature = "hydrate"))]
+    not_in_browser()
+}
+
+/// `POST /api/revoke-all`.
+pub async fn revoke_all() -> Result<RevokeAllResponse, CallError> {
+    #[cfg(feature = "hydrate")]
+    return http::call("POST", "/api/revoke-all", NO_BODY).await;
+    #[cfg(not(feature = "hydrate"))]
+    not_in_browser()
 }
 
 /// `POST /api/simulations`.

@@ -12,6 +12,7 @@ pub mod load_simulator;
 pub mod numbers;
 pub mod panels;
 pub mod services;
+pub mod session_controls;
 pub mod sign_in;
 pub mod simulation;
 pub mod token_inspector;

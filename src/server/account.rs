@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use axum_extra::extract::cookie::Cookie;
@@ -11,13 +11,13 @@ use axum_extra::extract::CookieJar;
 use tower_sessions::Session;
 
 use crate::model::{LoginRequest, LoginResponse, LogoutResponse, ServerInfo, Stats, User, WhoAmI, MAX_NAME_CHARS};
-use crate::server::activity::RequestOutcome;
+use crate::server::activity::{with_log_message, RequestOutcome};
 use crate::server::error::{ApiJson, AppError};
-use crate::server::jwt_backend::{token_cookie, Fingerprint, TOKEN_COOKIE};
+use crate::server::jwt_backend::{token_cookie, Claims, Fingerprint, TOKEN_COOKIE};
 use crate::server::live_stream::LiveHub;
 use crate::server::state::AppState;
 use crate::server::visitor::VisitorId;
-use crate::server::session_backend;
+use crate::server::{refresh, revocation, session_backend};
 
 /// Role given to every demo user.
 const DEMO_ROLE: &str = "member";
@@ -37,44 +37,82 @@ pub async fn login(
     };
 
     session_backend::sign_in(&session, &user).await?;
-    let fingerprint = state.jwt.fingerprint_cookie().map(|_| Fingerprint::generate());
-    let (token, claims) = match &fingerprint {
-        Some(fingerprint) => state.jwt.issue_with_fingerprint(&user, fingerprint)?,
-        None => state.jwt.issue(&user)?,
-    };
+    let (cookies, token, claims) = issue_access_token(&state, cookies, &user)?;
+    let ttl = state.settings.refresh_token_ttl_secs;
+    let refresh_token = refresh::start_family(&state.session_store, &user, ttl).await?;
+    let cookies = cookies.add(refresh_token.cookie(state.settings.secure_cookies, ttl));
 
-    let cookie = token_cookie(token.clone(), state.settings.secure_cookies, state.jwt.ttl_secs());
     let message = format!(
-        "signed in as {}: session created, JWT issued (jti {}, expires in {} s)",
+        "signed in as {}: session created, JWT issued (jti {}, expires in {} s), refresh token stored as a hash",
         user.name,
         &claims.jti[..8],
         state.jwt.ttl_secs()
     );
+    let access_expires_at_ms = claims.exp.saturating_mul(1000);
+    let body = LoginResponse {
+        user,
+        token,
+        access_expires_at_ms,
+    };
+    Ok(with_log_message((cookies, Json(body)).into_response(), message))
+}
+
+/// Signs a JWT for `user` and adds it to `cookies`, with a fresh fingerprint cookie when
+/// tokens are bound to one. Returns the cookies, the token and its claims.
+pub(crate) fn issue_access_token(
+    state: &AppState,
+    cookies: CookieJar,
+    user: &User,
+) -> Result<(CookieJar, String, Claims), AppError> {
+    let fingerprint = state.jwt.fingerprint_cookie().map(|_| Fingerprint::generate());
+    let (token, claims) = match &fingerprint {
+        Some(fingerprint) => state.jwt.issue_with_fingerprint(user, fingerprint)?,
+        None => state.jwt.issue(user)?,
+    };
+
+    let cookie = token_cookie(token.clone(), state.settings.secure_cookies, state.jwt.ttl_secs());
     let mut cookies = cookies.add(cookie);
     if let Some(fingerprint) = &fingerprint {
         cookies = cookies.add(fingerprint.cookie(state.settings.secure_cookies, state.jwt.ttl_secs()));
     }
-    let mut response = (cookies, Json(LoginResponse { user, token })).into_response();
-    response.extensions_mut().insert(RequestOutcome {
-        auth_us: None,
-        credential_bytes: None,
-        message,
-    });
-    Ok(response)
+    Ok((cookies, token, claims))
 }
 
 /// `POST /api/logout`: deletes the session and clears the session, token and fingerprint
 /// cookies. The JWT itself stays valid until it expires, because nothing on the server
-/// tracks it.
+/// tracks it, unless `--jwt-denylist` is on: then its `jti` goes on the denylist. The user's
+/// refresh tokens are deleted.
 pub async fn logout(
     State(state): State<AppState>,
     session: Session,
+    headers: HeaderMap,
     cookies: CookieJar,
 ) -> Result<Response, AppError> {
     let had_session = session.id().is_some();
+    let claims = state.jwt.authenticate(&headers, &cookies).ok();
+    // The refresh cookie reaches only /api/token, so the user's families are found by the
+    // user ID: from the JWT in memory, or else from the session, which costs a SELECT.
+    let user_id = match &claims {
+        Some(claims) => Some(claims.sub.clone()),
+        None if had_session => session_backend::signed_in_user(&session).await?.map(|user| user.id),
+        None => None,
+    };
     session_backend::sign_out(&session).await?;
+    let refresh_tokens_deleted = match &user_id {
+        Some(user_id) => refresh::delete_user_families(&state.session_store, user_id).await?,
+        None => 0,
+    };
+    let denied = match claims {
+        Some(claims) if state.settings.jwt_denylist => {
+            revocation::deny(&state.session_store, &claims).await?;
+            Some(claims)
+        }
+        _ => None,
+    };
 
-    let mut cookies = cookies.remove(Cookie::build(TOKEN_COOKIE).path("/").build());
+    let mut cookies = cookies
+        .remove(Cookie::build(TOKEN_COOKIE).path("/").build())
+        .remove(refresh::removal_cookie());
     if let Some(name) = state.jwt.fingerprint_cookie() {
         let removal = Cookie::build(name)
             .path("/")
@@ -82,30 +120,30 @@ pub async fn logout(
             .build();
         cookies = cookies.remove(removal);
     }
-    let message = if had_session {
-        "logged out: session deleted; a copied JWT still works until it expires"
+    let session_part = if had_session {
+        "session deleted"
     } else {
-        "logged out: there was no session to delete; a copied JWT still works until it expires"
+        "there was no session to delete"
     };
-    let mut response = (cookies, Json(LogoutResponse { signed_out: true })).into_response();
-    response.extensions_mut().insert(RequestOutcome {
-        auth_us: None,
-        credential_bytes: None,
-        message: message.to_owned(),
-    });
-    Ok(response)
+    let jwt_part = match &denied {
+        Some(claims) => format!("JWT jti {} added to the denylist", revocation::short_jti(claims)),
+        None => "a copied JWT still works until it expires".to_owned(),
+    };
+    let message = format!(
+        "logged out: {session_part}; {refresh_tokens_deleted} refresh token(s) deleted; {jwt_part}"
+    );
+    Ok(with_log_message((cookies, Json(LogoutResponse { signed_out: true })).into_response(), message))
 }
 
-/// `GET /api/whoami`: the user named by a valid JWT cookie, verified in memory so that
-/// the page can show who is signed in without a DB hit.
+/// `GET /api/whoami`: the user named by a valid JWT cookie and the token's expiry, verified
+/// in memory so that the page can show who is signed in without a DB hit.
 pub async fn whoami(State(state): State<AppState>, cookies: CookieJar) -> Json<WhoAmI> {
     // An empty header map, so that only the cookie counts, as documented.
-    let user = state
-        .jwt
-        .authenticate(&axum::http::HeaderMap::new(), &cookies)
-        .ok()
-        .map(|claims| claims.user());
-    Json(WhoAmI { user })
+    let claims = state.jwt.authenticate(&HeaderMap::new(), &cookies).ok();
+    Json(WhoAmI {
+        user: claims.as_ref().map(Claims::user),
+        access_expires_at_ms: claims.map(|claims| claims.exp.saturating_mul(1000)),
+    })
 }
 
 /// `GET /api/info`: the session database and timing settings, for the dashboard's labels.

@@ -25,6 +25,8 @@ pub enum ActivityKind {
     Page(Mode),
     /// Sign-in, logout, reset and errors on other routes: logged but not counted.
     Other,
+    /// An access-token refresh: its statements count as DB hits, but not as a page request.
+    TokenRefresh,
 }
 
 /// State of one activity layer.
@@ -47,6 +49,16 @@ pub struct RequestOutcome {
     pub credential_bytes: Option<u64>,
     /// What happened, in words, for a successful request.
     pub message: String,
+}
+
+/// Attaches `message` to `response` as the text of its live-log line.
+pub fn with_log_message(mut response: Response, message: String) -> Response {
+    response.extensions_mut().insert(RequestOutcome {
+        auth_us: None,
+        credential_bytes: None,
+        message,
+    });
+    response
 }
 
 /// Middleware that records one request in the visitor's live log.
@@ -102,6 +114,11 @@ pub async fn record_activity(
             context.hub.record_page_request(&visitor, mode, db_hits, line);
         }
         ActivityKind::Other => context.hub.record_other_request(&visitor, line),
+        ActivityKind::TokenRefresh => {
+            let db_hits = line.statements.len() as u64;
+            let line = LogLine { counted: true, ..line };
+            context.hub.record_token_refresh(&visitor, db_hits, line);
+        }
     }
     response
 }

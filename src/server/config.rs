@@ -36,10 +36,17 @@ pub struct Settings {
     #[arg(long, env = "SESSION_JOURNEY_LEPTOS_CONFIG", default_value = "Leptos.toml")]
     pub leptos_config: PathBuf,
 
-    /// Lifetime of an issued JWT, in seconds.
-    #[arg(long, env = "SESSION_JOURNEY_JWT_TTL_SECS", default_value_t = 900,
+    /// Lifetime of an issued JWT (the access token), in seconds. `--access-token-ttl-secs` is
+    /// another name for this option. A classroom showing refresh tokens can set it to 60.
+    #[arg(long, alias = "access-token-ttl-secs", env = "SESSION_JOURNEY_JWT_TTL_SECS", default_value_t = 900,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub jwt_ttl_secs: u64,
+
+    /// Lifetime of a refresh token, in seconds. Each refresh issues a new one with a new
+    /// lifetime of this length.
+    #[arg(long, env = "SESSION_JOURNEY_REFRESH_TOKEN_TTL_SECS", default_value_t = 28_800,
+          value_parser = clap::value_parser!(u64).range(1..=2_592_000))]
+    pub refresh_token_ttl_secs: u64,
 
     /// Lifetime of a server-side session, in seconds, counted from sign-in.
     #[arg(long, env = "SESSION_JOURNEY_SESSION_TTL_SECS", default_value_t = 28_800,
@@ -85,6 +92,13 @@ pub struct Settings {
     /// default, so that the attack lab's stolen-token replay shows the token still working.
     #[arg(long, env = "SESSION_JOURNEY_BIND_TOKEN_FINGERPRINT", default_value_t = false)]
     pub bind_token_fingerprint: bool,
+
+    /// Keep a denylist of revoked JWT IDs (`jti`) in the database. Logout and "revoke
+    /// everything" then add the caller's token to it, and every JWT page request checks it with
+    /// one SQL query, so a revoked token fails at once at the cost of a DB hit. Off by default,
+    /// so that a revoked token keeps working until it expires.
+    #[arg(long, env = "SESSION_JOURNEY_JWT_DENYLIST", default_value_t = false)]
+    pub jwt_denylist: bool,
 }
 
 /// Environment variable with an HS256 signing secret of at least 32 bytes. When unset, a key

@@ -16,6 +16,8 @@ pub mod limits;
 pub mod loopback;
 pub mod live_stream;
 pub mod pages;
+pub mod refresh;
+pub mod revocation;
 pub mod router;
 pub mod security_headers;
 pub mod services;

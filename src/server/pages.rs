@@ -16,7 +16,7 @@ use crate::server::activity::{micros_since, RequestOutcome};
 use crate::server::db_hits;
 use crate::server::error::{shorten, ApiPath, AppError};
 use crate::server::state::AppState;
-use crate::server::{jwt_backend, session_backend};
+use crate::server::{jwt_backend, revocation, session_backend};
 
 /// `GET /api/stateful/pages/{page}`: authenticates with the session cookie only.
 pub async fn stateful_page(
@@ -35,7 +35,8 @@ pub async fn stateful_page(
 }
 
 /// `GET /api/jwt/pages/{page}`: authenticates with the JWT only, from the Authorization
-/// header or the token cookie.
+/// header or the token cookie. With `--jwt-denylist` it also checks the token's `jti` against
+/// the denylist, which costs one query.
 pub async fn jwt_page(
     State(state): State<AppState>,
     ApiPath(page): ApiPath<String>,
@@ -45,7 +46,11 @@ pub async fn jwt_page(
     let started = Instant::now();
     let credential_bytes = jwt_backend::credential_bytes(&headers, &cookies);
     serve_page(Mode::Jwt, &page, started, credential_bytes, || async {
-        state.jwt.authenticate(&headers, &cookies).map(|claims| claims.user())
+        let claims = state.jwt.authenticate(&headers, &cookies)?;
+        if state.settings.jwt_denylist {
+            revocation::check_not_revoked(&state.session_store, &claims).await?;
+        }
+        Ok(claims.user())
     })
     .await
 }

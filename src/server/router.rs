@@ -14,8 +14,8 @@ use crate::server::session_backend::session_layer;
 use crate::server::state::AppState;
 use crate::server::security_headers::add_security_headers;
 use crate::server::{
-    account, assets, attack_lab, csrf, jwks, limits, live_stream, pages, services, simulator, site, token_inspector,
-    visitor,
+    account, assets, attack_lab, csrf, jwks, limits, live_stream, pages, refresh, revocation, services, simulator,
+    site, token_inspector, visitor,
 };
 
 /// Builds the router with its full middleware stack.
@@ -41,9 +41,14 @@ pub fn build_router(state: AppState) -> Router {
         .route("/api/jwt/pages/{page}", get(pages::jwt_page))
         .method_not_allowed_fallback(account::wrong_method)
         .layer(activity(ActivityKind::Page(Mode::Jwt)));
+    let token_refresh = Router::new()
+        .route("/api/token/refresh", post(refresh::refresh))
+        .method_not_allowed_fallback(account::wrong_method)
+        .layer(activity(ActivityKind::TokenRefresh));
     let account = Router::new()
         .route("/api/login", post(account::login))
         .route("/api/logout", post(account::logout))
+        .route("/api/revoke-all", post(revocation::revoke_all))
         .layer(sessions)
         .route("/api/reset", post(account::reset))
         .route("/api/token/permissions", post(token_inspector::set_permissions))
@@ -75,6 +80,7 @@ pub fn build_router(state: AppState) -> Router {
     let router = Router::new()
         .merge(stateful_pages)
         .merge(jwt_pages)
+        .merge(token_refresh)
         .merge(account)
         .merge(quiet)
         .merge(services::router(&state))

@@ -55,6 +55,18 @@ pub const SELECT_SESSION: &str = "SELECT data FROM sessions WHERE id = $1 AND ex
 pub const INSERT_SESSION: &str = "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3)";
 pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = $1";
 
+/// The statements that store, rotate and delete refresh tokens.
+pub const INSERT_REFRESH_TOKEN: &str = "INSERT INTO refresh_tokens \
+     (token_hash, family_id, user_id, user_name, user_role, expires_at, used) \
+     VALUES ($1, $2, $3, $4, $5, $6, 0)";
+pub const CLAIM_REFRESH_TOKEN: &str = "UPDATE refresh_tokens SET used = 1 \
+     WHERE token_hash = $1 AND used = 0 \
+     RETURNING family_id, user_id, user_name, user_role, expires_at";
+pub const DELETE_REPLAYED_FAMILY: &str = "DELETE FROM refresh_tokens WHERE family_id = \
+     (SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND used = 1)";
+pub const DELETE_USER_REFRESH_TOKENS: &str = "DELETE FROM refresh_tokens WHERE user_id = $1";
+pub const REFRESH_COOKIE: &str = "sj_refresh";
+
 const LEPTOS_CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/Leptos.toml");
 
 pub fn counters(db_hits: u64, stateful_requests: u64, jwt_requests: u64) -> Counters {
@@ -179,17 +191,53 @@ impl TestApp {
 
     /// Counts the rows of the `sessions` table, reading the database file directly.
     pub async fn session_rows(&self) -> i64 {
-        let path = self.data_dir.path().join(DATABASE_FILE);
-        let url = format!("sqlite://{}", path.display());
-        let mut connection = SqliteConnection::connect(&url)
+        let (rows,): (i64,) = self.query_database("SELECT COUNT(*) FROM sessions").await;
+        rows
+    }
+
+    /// Runs `sql` on the SQLite database file directly and returns its one row.
+    pub async fn query_database<T>(&self, sql: &str) -> T
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+    {
+        let mut connection = SqliteConnection::connect(&self.database_url())
             .await
             .expect("failed to open the database file");
-        let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sessions")
+        let row: T = sqlx::query_as(sql)
             .fetch_one(&mut connection)
             .await
-            .expect("failed to count sessions");
+            .unwrap_or_else(|error| panic!("failed to run {sql}: {error}"));
         connection.close().await.expect("failed to close the database");
-        rows
+        row
+    }
+
+    /// Runs the statement `sql`, which takes no parameters, on the SQLite database file.
+    pub async fn execute_database(&self, sql: &str) {
+        let mut connection = SqliteConnection::connect(&self.database_url())
+            .await
+            .expect("failed to open the database file");
+        sqlx::query(sql)
+            .execute(&mut connection)
+            .await
+            .unwrap_or_else(|error| panic!("failed to run {sql}: {error}"));
+        connection.close().await.expect("failed to close the database");
+    }
+
+    /// Returns the bytes of every file in the data directory, such as the database and its WAL.
+    pub fn data_dir_bytes(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        std::fs::read_dir(self.data_dir.path())
+            .expect("failed to list the data directory")
+            .map(|entry| entry.expect("failed to read the data directory").path())
+            .filter(|path| path.is_file())
+            .map(|path| {
+                let bytes = std::fs::read(&path).expect("failed to read a data file");
+                (path, bytes)
+            })
+            .collect()
+    }
+
+    fn database_url(&self) -> String {
+        format!("sqlite://{}", self.data_dir.path().join(DATABASE_FILE).display())
     }
 }
 
@@ -327,6 +375,16 @@ impl Visitor {
     /// `POST /api/logout`.
     pub async fn logout(&self) -> Reply {
         send(self.request(Method::POST, "/api/logout")).await
+    }
+
+    /// `POST /api/revoke-all`.
+    pub async fn revoke_all(&self) -> Reply {
+        send(self.request(Method::POST, "/api/revoke-all")).await
+    }
+
+    /// `POST /api/token/refresh`.
+    pub async fn refresh_token(&self) -> Reply {
+        send(self.request(Method::POST, "/api/token/refresh")).await
     }
 
     /// `POST /api/attacks/{id}`.

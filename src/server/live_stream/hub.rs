@@ -143,6 +143,12 @@ impl LiveHub {
         });
     }
 
+    /// Adds the `db_hits` statements of one token refresh, then sends `line` and the new
+    /// counters to the visitor's streams.
+    pub fn record_token_refresh(&self, visitor: &VisitorId, db_hits: u64, line: LogLine) {
+        self.publish(visitor, line, |channel| channel.counters.db_hits += db_hits);
+    }
+
     /// Sends `line` to the visitor's streams without changing any counter.
     pub fn record_other_request(&self, visitor: &VisitorId, line: LogLine) {
         self.publish(visitor, line, |_| {});

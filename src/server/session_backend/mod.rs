@@ -58,6 +58,11 @@ pub async fn sign_out(session: &Session) -> Result<(), AppError> {
     session.flush().await.map_err(AppError::session_store)
 }
 
+/// Returns the user stored in the session, loading it first if needed.
+pub async fn signed_in_user(session: &Session) -> Result<Option<User>, AppError> {
+    session.get::<User>(USER_KEY).await.map_err(AppError::session_store)
+}
+
 /// Loads the session named by the request's cookie and returns its user.
 pub async fn authenticate(session: &Session, cookies: &CookieJar) -> Result<User, AppError> {
     let Some(cookie) = cookies.get(SESSION_COOKIE) else {

@@ -26,6 +26,8 @@ pub const UPSERT_SESSION: &str = "INSERT INTO sessions (id, data, expires_at) VA
      ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at";
 pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = $1";
 pub const DELETE_EXPIRED: &str = "DELETE FROM sessions WHERE expires_at <= $1";
+/// Matches the sessions whose stored user has the ID in `$1`, given as a LIKE pattern.
+pub const DELETE_USER_SESSIONS: &str = "DELETE FROM sessions WHERE data LIKE $1";
 
 /// Session records in the `sessions` table.
 #[derive(Clone, Debug)]
@@ -54,8 +56,13 @@ impl SqlSessionStore {
         self.simulated_latency
     }
 
+    /// The connection pool, for other tables that share the session database.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     /// Waits out the simulated round trip, if any, and returns the statement's start time.
-    async fn before_statement(&self) -> Instant {
+    pub(crate) async fn before_statement(&self) -> Instant {
         let started = Instant::now();
         if !self.simulated_latency.is_zero() {
             tokio::time::sleep(self.simulated_latency).await;
@@ -63,7 +70,8 @@ impl SqlSessionStore {
         started
     }
 
-    fn record(&self, sql: &str, started: Instant) {
+    /// Records `sql` against the current request as one DB hit that began at `started`.
+    pub(crate) fn record(&self, sql: &str, started: Instant) {
         db_hits::record_with_delay(sql, started.elapsed(), self.simulated_latency);
     }
 
@@ -75,6 +83,23 @@ impl SqlSessionStore {
             .execute(&self.pool)
             .await;
         self.record(DELETE_EXPIRED, started);
+        Ok(result?.rows_affected())
+    }
+
+    /// Deletes every session whose signed-in user has `user_id` and returns how many were
+    /// removed.
+    ///
+    /// NOTE: the user ID is matched inside the JSON record, because the table has no user
+    /// column. The match is exact for the UUIDs that sign-in creates: they contain no LIKE
+    /// wildcard, and JSON escapes any quote that a display name could use to imitate the key.
+    pub async fn delete_user_sessions(&self, user_id: &str) -> sqlx::Result<u64> {
+        let pattern = format!("%\"user\":{{\"id\":{}%", serde_json::Value::from(user_id));
+        let started = self.before_statement().await;
+        let result = sqlx::query(DELETE_USER_SESSIONS)
+            .bind(pattern)
+            .execute(&self.pool)
+            .await;
+        self.record(DELETE_USER_SESSIONS, started);
         Ok(result?.rows_affected())
     }
 

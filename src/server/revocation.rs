@@ -1,0 +1,134 @@
+//! Revocation: "revoke everything" for a compromised account, and the optional JWT denylist
+//! (`--jwt-denylist`) that makes a revoked token fail before it expires.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use axum_extra::extract::CookieJar;
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+use crate::model::RevokeAllResponse;
+use crate::server::activity::with_log_message;
+use crate::server::error::AppError;
+use crate::server::jwt_backend::Claims;
+use crate::server::refresh;
+use crate::server::session_backend::{self, SqlSessionStore, SESSION_COOKIE};
+use crate::server::state::AppState;
+
+pub const INSERT_REVOKED_TOKEN: &str =
+    "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING";
+pub const COUNT_REVOKED_TOKEN: &str = "SELECT COUNT(*) FROM revoked_tokens WHERE jti = $1";
+
+/// Adds the token with `claims` to the denylist until it expires.
+pub async fn deny(store: &SqlSessionStore, claims: &Claims) -> Result<(), AppError> {
+    let expires_at = i64::try_from(claims.exp).unwrap_or(i64::MAX);
+    let started = store.before_statement().await;
+    let result = sqlx::query(INSERT_REVOKED_TOKEN)
+        .bind(claims.jti.clone())
+        .bind(expires_at)
+        .execute(store.pool())
+        .await;
+    store.record(INSERT_REVOKED_TOKEN, started);
+    result
+        .map(|_| ())
+        .map_err(|error| AppError::Internal(format!("failed to add a JWT to the denylist: {error}")))
+}
+
+/// Rejects the token with `claims` when its `jti` is on the denylist. Runs one SQL query,
+/// which counts as a DB hit of the request.
+pub async fn check_not_revoked(store: &SqlSessionStore, claims: &Claims) -> Result<(), AppError> {
+    let started = store.before_statement().await;
+    let result: sqlx::Result<(i64,)> = sqlx::query_as(COUNT_REVOKED_TOKEN)
+        .bind(claims.jti.clone())
+        .fetch_one(store.pool())
+        .await;
+    store.record(COUNT_REVOKED_TOKEN, started);
+    let (count,) =
+        result.map_err(|error| AppError::Internal(format!("failed to read the JWT denylist: {error}")))?;
+    if count > 0 {
+        return Err(AppError::Unauthorized {
+            code: "token_revoked",
+            reason: "this token was revoked by logout or \"revoke everything\"; sign in again".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Returns the seconds left until the token with `claims` expires, 0 once it has.
+pub fn seconds_left(claims: &Claims) -> u64 {
+    let now = u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
+    claims.exp.saturating_sub(now)
+}
+
+/// `POST /api/revoke-all`: for a compromised account, deletes every server-side session and
+/// every refresh token of the signed-in user and, with the denylist on, denies the caller's
+/// JWT.
+///
+/// The caller is named by the session cookie or the JWT. Cookies are left in place, so that
+/// the next page request shows what revocation did in each mode: the stateful route fails at
+/// once, and the JWT route keeps working until the token expires unless the denylist is on.
+pub async fn revoke_all(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    cookies: CookieJar,
+) -> Result<Response, AppError> {
+    let claims = state.jwt.authenticate(&headers, &cookies).ok();
+    let session_user = match cookies.get(SESSION_COOKIE) {
+        Some(_) => session_backend::authenticate(&session, &cookies).await.ok(),
+        None => None,
+    };
+    let user = session_user.or_else(|| claims.as_ref().map(Claims::user));
+    let Some(user) = user else {
+        return Err(AppError::Unauthorized {
+            code: "not_signed_in",
+            reason: "neither a live session nor a valid JWT was sent; sign in first".into(),
+        });
+    };
+
+    let sessions_deleted = state
+        .session_store
+        .delete_user_sessions(&user.id)
+        .await
+        .map_err(|error| AppError::Internal(format!("failed to delete the user's sessions: {error}")))?;
+    let refresh_tokens_deleted = refresh::delete_user_families(&state.session_store, &user.id).await?;
+    // NOTE: only the JWT that this request carried goes on the denylist. A JWT that an earlier
+    // refresh replaced stays valid until it expires, 5 s at most when the page refreshed it.
+    let token_denied = match &claims {
+        Some(claims) if state.settings.jwt_denylist => {
+            deny(&state.session_store, claims).await?;
+            true
+        }
+        _ => false,
+    };
+    let token_expires_in_secs = claims.as_ref().map(seconds_left);
+
+    let jwt_part = match (&claims, token_denied) {
+        (None, _) => "no JWT was sent".to_owned(),
+        (Some(claims), true) => format!("JWT jti {} added to the denylist, so it fails at once", short_jti(claims)),
+        (Some(claims), false) => format!(
+            "the JWT (jti {}) still works for {} s until it expires, because nothing on the server tracks it",
+            short_jti(claims),
+            seconds_left(claims)
+        ),
+    };
+    let message = format!(
+        "revoked everything for {}: {sessions_deleted} session(s) and {refresh_tokens_deleted} refresh \
+         token(s) deleted; {jwt_part}",
+        user.name
+    );
+    let body = RevokeAllResponse {
+        sessions_deleted,
+        refresh_tokens_deleted,
+        token_denied,
+        token_expires_in_secs,
+    };
+    Ok(with_log_message(Json(body).into_response(), message))
+}
+
+/// The first 8 characters of the token's `jti`, enough to tell tokens apart in the log.
+pub fn short_jti(claims: &Claims) -> &str {
+    claims.jti.get(..8).unwrap_or(&claims.jti)
+}
