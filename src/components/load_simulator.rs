@@ -10,8 +10,10 @@ use crate::model::{Mode, PAGES};
 pub fn LoadSimulator() -> impl IntoView {
     let state = DashboardState::expect();
 
-    let request_page = move |_| {
-        if state.busy.get_untracked() {
+    let request_page = move |event: leptos::ev::MouseEvent| {
+        // The second click of a double click (detail 2) sends nothing, even when the first
+        // click's request has already finished. Keys that press the button report 0.
+        if event.detail() > 1 || state.busy.get_untracked() {
             return;
         }
         let mode = state.mode.get_untracked();
