@@ -55,8 +55,6 @@ pub struct LoginRequest {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LoginResponse {
     pub user: User,
-    /// The signed JWT, also set as an HttpOnly cookie.
-    pub token: String,
     /// When the JWT expires, in milliseconds since the Unix epoch.
     #[serde(default)]
     pub access_expires_at_ms: u64,

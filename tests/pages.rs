@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use session_journey::model::{Counters, Mode, PageResponse};
 
 #[tokio::test]
-async fn login_returns_user_and_token() {
+async fn login_returns_user_and_sets_token() {
     let app = TestApp::spawn().await;
 
     let reply = app.login("Ada Lovelace").await;
@@ -14,9 +14,8 @@ async fn login_returns_user_and_token() {
     assert_eq!(reply.body["user"]["name"], "Ada Lovelace");
     assert_eq!(reply.body["user"]["role"], "member");
     assert_eq!(reply.body["user"]["id"].as_str().map(str::len), Some(36));
-    let token = reply.body["token"].as_str().unwrap_or_default();
+    let token = app.cookie(TOKEN_COOKIE).unwrap_or_default();
     assert_eq!(token.split('.').count(), 3, "not a compact JWT: {token:?}");
-    assert_eq!(app.cookie(TOKEN_COOKIE).as_deref(), Some(token));
 }
 
 #[tokio::test]
@@ -45,6 +44,19 @@ async fn login_sets_http_only_cookies() {
     let visitor = reply.set_cookie(VISITOR_COOKIE).expect("no visitor cookie was set");
     assert!(visitor.contains("HttpOnly"), "{visitor}");
     assert!(visitor.contains("SameSite=Lax"), "{visitor}");
+}
+
+#[tokio::test]
+async fn login_body_never_contains_token() {
+    let app = TestApp::spawn().await;
+
+    let reply = app.login("Ada").await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    let token = reply.token_cookie().expect("no token cookie was set");
+    assert_eq!(reply.body["user"]["name"], "Ada");
+    assert_eq!(reply.body.get("token"), None, "{}", reply.text);
+    assert!(!reply.text.contains(&token), "{}", reply.text);
 }
 
 #[tokio::test]

@@ -37,7 +37,7 @@ pub async fn login(
     };
 
     session_backend::sign_in(&session, &user).await?;
-    let (cookies, token, claims) = issue_access_token(&state, cookies, &user)?;
+    let (cookies, _, claims) = issue_access_token(&state, cookies, &user)?;
     let ttl = state.settings.refresh_token_ttl_secs;
     let refresh_token = refresh::start_family(&state.session_store, &user, ttl).await?;
     let cookies = cookies.add(refresh_token.cookie(state.settings.secure_cookies, ttl));
@@ -49,9 +49,9 @@ pub async fn login(
         state.jwt.ttl_secs()
     );
     let access_expires_at_ms = claims.exp.saturating_mul(1000);
+    // The token travels only in its HttpOnly cookie, so the page's scripts never see it.
     let body = LoginResponse {
         user,
-        token,
         access_expires_at_ms,
     };
     Ok(with_log_message((cookies, Json(body)).into_response(), message))

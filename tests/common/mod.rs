@@ -14,7 +14,7 @@ use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
-use session_journey::model::{Counters, LogLine, LoginResponse, SimulationState, SimulationStatus, Stats};
+use session_journey::model::{Counters, LogLine, LoginResponse, SimulationState, SimulationStatus, Stats, User};
 use session_journey::server::config::Settings;
 use session_journey::server::startup::{self, StartupError};
 use sqlx::{Connection, SqliteConnection};
@@ -328,11 +328,17 @@ impl Visitor {
         send(request).await
     }
 
-    /// Signs in and returns the body, failing the test unless the server returned 200.
-    pub async fn sign_in(&self, name: &str) -> LoginResponse {
+    /// Signs in and returns the body with the JWT from its cookie, failing the test unless the
+    /// server returned 200.
+    pub async fn sign_in(&self, name: &str) -> SignedIn {
         let reply = self.login(name).await;
         assert_eq!(reply.status, StatusCode::OK, "sign-in failed: {reply:?}");
-        reply.parse()
+        let body: LoginResponse = reply.parse();
+        SignedIn {
+            user: body.user,
+            token: reply.token_cookie().expect("sign-in set no JWT cookie"),
+            access_expires_at_ms: body.access_expires_at_ms,
+        }
     }
 
     /// `GET /api/stateful/pages/{page}`.
@@ -469,6 +475,14 @@ impl Visitor {
     }
 }
 
+/// A signed-in user: the body of `POST /api/login` and the JWT from its cookie.
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    pub user: User,
+    pub token: String,
+    pub access_expires_at_ms: u64,
+}
+
 /// A response: status, headers and the body as JSON (`Value::Null` when it is not JSON).
 #[derive(Debug)]
 pub struct Reply {
@@ -487,6 +501,13 @@ impl Reply {
     pub fn parse<T: DeserializeOwned>(&self) -> T {
         serde_json::from_value(self.body.clone())
             .unwrap_or_else(|error| panic!("unexpected response body ({error}): {}", self.text))
+    }
+
+    /// Returns the value of the JWT cookie that this response sets, if any.
+    pub fn token_cookie(&self) -> Option<String> {
+        let header = self.set_cookie(TOKEN_COOKIE)?;
+        let pair = header.split(';').next()?;
+        pair.split_once('=').map(|(_, value)| value.to_owned())
     }
 
     /// Returns the Set-Cookie header that sets cookie `name`, if any.
@@ -671,7 +692,7 @@ fn parse_block(block: &str) -> Option<SseEvent> {
 pub struct WatchedVisitor {
     pub app: TestApp,
     pub events: EventStream,
-    pub login: LoginResponse,
+    pub login: SignedIn,
     pub session_rows: i64,
 }
 
