@@ -389,3 +389,17 @@ async fn server_signed_attacks_work_under_eddsa() {
     assert_attack_rejected_with(&args, "duplicate-claim", "duplicate_json_key").await;
     assert_attack_rejected_with(&args, "wrong-key", "invalid_signature").await;
 }
+
+#[tokio::test]
+async fn key_choosing_headers_fail_under_eddsa() {
+    let args = ["--jwt-algorithm", "eddsa"];
+    for (id, code) in [
+        ("kid-path-traversal", "unknown_kid"),
+        ("kid-sql-injection", "unknown_kid"),
+        ("embedded-jwk", "embedded_key_rejected"),
+        ("jku-url", "key_url_rejected"),
+    ] {
+        let result = assert_attack_rejected_with(&args, id, code).await;
+        assert_eq!(decode_segment(&result.token, 0)["alg"], "EdDSA", "{id}");
+    }
+}

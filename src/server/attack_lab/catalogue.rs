@@ -74,9 +74,6 @@ const fn attack(id: &'static str, title: &'static str, explanation: &'static str
 /// Every attack, in the order `GET /api/attacks` lists them. `key-confusion` is listed only
 /// when the server signs with EdDSA or RS256.
 ///
-/// NOTE: the attacks that sign with a key of their own (`kid-path-traversal`,
-/// `kid-sql-injection`, `embedded-jwk`, `jku-url`) name HS256 in their header, so under EdDSA
-/// or RS256 the algorithm check rejects them before the header check they aim at.
 pub const ATTACKS: [Attack; 23] = [
     attack("tampered-payload", "Tampered payload",
         "Changes the role claim to admin and keeps the original signature, which no longer matches.",
@@ -206,23 +203,17 @@ impl Attack {
                 server_signed(&with(claims, &[("exp", json!(exp))]))?
             }
             AttackKind::KidPathTraversal => {
-                let header = json!({ "alg": "HS256", "typ": "JWT", "kid": TRAVERSAL_KID }).to_string();
-                sign_with_key(TRAVERSAL_KEY, &header, &as_admin(claims))?
+                sign_with_own_key(jwt, TRAVERSAL_KEY, ("kid", json!(TRAVERSAL_KID)), &as_admin(claims))?
             }
             AttackKind::KidSqlInjection => {
-                let header = json!({ "alg": "HS256", "typ": "JWT", "kid": INJECTION_KID }).to_string();
-                sign_with_key(INJECTION_KEY, &header, &as_admin(claims))?
+                sign_with_own_key(jwt, INJECTION_KEY, ("kid", json!(INJECTION_KID)), &as_admin(claims))?
             }
             AttackKind::EmbeddedJwk => {
                 let key = random_key();
                 let jwk = json!({ "kty": "oct", "k": URL_SAFE_NO_PAD.encode(&key) });
-                let header = json!({ "alg": "HS256", "typ": "JWT", "jwk": jwk }).to_string();
-                sign_with_key(&key, &header, &as_admin(claims))?
+                sign_with_own_key(jwt, &key, ("jwk", jwk), &as_admin(claims))?
             }
-            AttackKind::JkuUrl => {
-                let header = json!({ "alg": "HS256", "typ": "JWT", "jku": JKU_URL }).to_string();
-                sign_with_key(&random_key(), &header, &as_admin(claims))?
-            }
+            AttackKind::JkuUrl => sign_with_own_key(jwt, &random_key(), ("jku", json!(JKU_URL)), &as_admin(claims))?,
             AttackKind::Oversized => {
                 let padding = "p".repeat(MAX_TOKEN_BYTES);
                 server_signed(&with(claims, &[("padding", json!(padding))]))?
@@ -290,6 +281,27 @@ fn unsigned(header: &str, claims: &Map<String, Value>) -> String {
 
 fn sign_with_key(key: &[u8], header: &str, claims: &Map<String, Value>) -> Result<String, AppError> {
     sign_raw_with(&EncodingKey::from_secret(key), Algorithm::HS256, header, &to_json(claims))
+}
+
+/// Signs a token whose header adds `parameter`, a way to choose the verifying key, with the
+/// attacker's HMAC `key`. Under HS256 the header names HS256. Under EdDSA or RS256 it names the
+/// server's algorithm, so that the algorithm check passes and the header check must reject it;
+/// the signature is then the HMAC, which an attacker without the private key can make.
+fn sign_with_own_key(
+    jwt: &JwtBackend,
+    key: &[u8],
+    parameter: (&str, Value),
+    claims: &Map<String, Value>,
+) -> Result<String, AppError> {
+    let mut header = json!({ "alg": algorithm_name(jwt.algorithm()), "typ": "JWT" });
+    header[parameter.0] = parameter.1;
+    let header = header.to_string();
+    if jwt.algorithm() == Algorithm::HS256 {
+        return sign_with_key(key, &header, claims);
+    }
+    let hmac = sign_with_key(key, &header, claims)?;
+    let (_, _, signature) = segments(&hmac)?;
+    Ok(format!("{}.{}.{signature}", encode(&header), encode(&to_json(claims))))
 }
 
 fn random_key() -> Vec<u8> {
