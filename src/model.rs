@@ -391,6 +391,10 @@ pub struct ModeResult {
     pub failed_sign_ins: u64,
     /// Sum of the `db_queries` the server reported for the page requests.
     pub db_hits: u64,
+    /// Access tokens that JWT-mode virtual users refreshed at `POST /api/token/refresh`
+    /// because they were about to expire. Their statements are not in `db_hits`.
+    #[serde(default)]
+    pub token_refreshes: u64,
     /// Time from the start of the phase, sign-ins included, to its last response.
     pub duration_ms: u64,
     pub queries_per_second: f64,

@@ -40,7 +40,7 @@ async fn login_sets_http_only_cookies() {
     let token = reply.set_cookie(TOKEN_COOKIE).expect("no token cookie was set");
     assert!(token.contains("HttpOnly"), "{token}");
     assert!(token.contains("SameSite=Strict"), "{token}");
-    assert!(token.contains("Max-Age=900"), "{token}");
+    assert!(token.contains("Max-Age=60"), "{token}");
     let visitor = reply.set_cookie(VISITOR_COOKIE).expect("no visitor cookie was set");
     assert!(visitor.contains("HttpOnly"), "{visitor}");
     assert!(visitor.contains("SameSite=Lax"), "{visitor}");

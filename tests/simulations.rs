@@ -381,3 +381,30 @@ async fn cancelling_finished_run_conflicts() {
     assert_eq!(reply.status, StatusCode::CONFLICT, "{reply:?}");
     assert_eq!(reply.error_code(), "simulation_not_running");
 }
+
+#[tokio::test]
+async fn jwt_virtual_users_refresh_expiring_tokens() {
+    // Tokens live 6 s and are refreshed 5 s before they expire, so with 1.5 s between page
+    // requests the second and third requests each follow a refresh.
+    let app = TestApp::spawn_with(&["--access-token-ttl-secs", "6"]).await;
+    let (mut events, _) = app.open_events().await;
+
+    let started = start_run(&app, 1, 3, 1500, "jwt").await;
+    let ended = events.wait_for_simulation_end(&started.id).await;
+
+    assert_eq!(ended.state, SimulationState::Finished, "{ended:?}");
+    let jwt = &ended.results[0];
+    assert_eq!(jwt.requests, 3);
+    assert_eq!(jwt.errors, 0);
+    assert_eq!(jwt.token_refreshes, 2);
+    assert_eq!(jwt.db_hits, 0);
+}
+
+#[tokio::test]
+async fn long_lived_tokens_need_no_refresh() {
+    let app = TestApp::spawn().await;
+
+    let status = finished_run(&app).await;
+
+    assert!(status.results.iter().all(|result| result.token_refreshes == 0), "{status:?}");
+}

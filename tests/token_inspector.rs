@@ -28,7 +28,7 @@ async fn inspector_splits_signed_in_token() {
     assert_eq!(inspection.token_bytes, login.token.len());
     assert_eq!(inspection.signature_start, segments[2][..10]);
     assert_eq!(inspection.session_cookie_bytes, Some(SESSION_COOKIE.len() + 1 + session.len()));
-    assert_eq!(inspection.expires_at.unwrap() - inspection.issued_at.unwrap(), 900);
+    assert_eq!(inspection.expires_at.unwrap() - inspection.issued_at.unwrap(), 60);
     assert!(inspection.valid);
     assert_eq!(inspection.rejection, None);
 }

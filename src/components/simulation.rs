@@ -188,6 +188,13 @@ fn ResultTable() -> impl IntoView {
                 {move || run().filter(|run| run.simulated_db_latency_ms > 0).map(|run| {
                     format!(" · simulated +{} ms per DB query", run.simulated_db_latency_ms)
                 })}
+                {move || {
+                    let refreshes: u64 = results().iter().map(|result| result.token_refreshes).sum();
+                    (refreshes > 0).then(|| format!(
+                        " · virtual users refreshed their JWT {refreshes} times at /api/token/refresh, \
+                         statements not counted above"
+                    ))
+                }}
             </span>
         </p>
     }

@@ -37,8 +37,9 @@ pub struct Settings {
     pub leptos_config: PathBuf,
 
     /// Lifetime of an issued JWT (the access token), in seconds. `--access-token-ttl-secs` is
-    /// another name for this option. A classroom showing refresh tokens can set it to 60.
-    #[arg(long, alias = "access-token-ttl-secs", env = "SESSION_JOURNEY_JWT_TTL_SECS", default_value_t = 900,
+    /// another name for this option. The short default lets a class watch a token expire and
+    /// the page refresh it within a minute.
+    #[arg(long, alias = "access-token-ttl-secs", env = "SESSION_JOURNEY_JWT_TTL_SECS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub jwt_ttl_secs: u64,
 

@@ -8,7 +8,7 @@ use crate::model::{ModeResult, SimulationStatus};
 const HEADER: &str = "simulation_id,state,database,simulated_db_latency_ms,virtual_users,pages_per_user,think_time_ms,\
 modes,mode,requests,errors,failed_sign_ins,db_hits,duration_ms,queries_per_second,\
 requests_per_second,auth_p50_us,auth_p95_us,auth_p99_us,auth_max_us,latency_p50_us,\
-latency_p95_us,latency_p99_us,latency_max_us";
+latency_p95_us,latency_p99_us,latency_max_us,token_refreshes";
 
 /// Renders `status` as CSV with a header row.
 pub fn to_csv(status: &SimulationStatus) -> String {
@@ -26,7 +26,7 @@ fn write_row(csv: &mut String, status: &SimulationStatus, result: &ModeResult) {
     // Every field is a number or a fixed lowercase word, so none needs quoting.
     let _ = writeln!(
         csv,
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.1},{:.1},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.1},{:.1},{},{},{},{},{},{},{},{},{}",
         status.id,
         serde_json::to_value(status.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
         status.database,
@@ -51,6 +51,7 @@ fn write_row(csv: &mut String, status: &SimulationStatus, result: &ModeResult) {
         result.latency.p95_us,
         result.latency.p99_us,
         result.latency.max_us,
+        result.token_refreshes,
     );
 }
 

@@ -9,8 +9,8 @@ use tokio::task::JoinSet;
 
 use super::registry::SimulationRun;
 use crate::model::{
-    LatencySummary, LoginRequest, Mode, ModeResult, PageResponse, SimulationSample, SimulationState,
-    PAGES,
+    LatencySummary, LoginRequest, LoginResponse, Mode, ModeResult, PageResponse, RefreshResponse, SimulationSample,
+    SimulationState, PAGES,
 };
 use crate::server::activity::micros_since;
 use crate::server::live_stream::LiveHub;
@@ -22,6 +22,10 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(500);
 /// Time limit of one virtual user's request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long before its access token expires a JWT-mode virtual user refreshes it, as the
+/// dashboard does, in milliseconds.
+const REFRESH_MARGIN_MS: u64 = 5_000;
+
 /// Results of one phase as the virtual users report them.
 #[derive(Default)]
 struct PhaseData {
@@ -29,6 +33,7 @@ struct PhaseData {
     errors: u64,
     failed_sign_ins: u64,
     db_hits: u64,
+    token_refreshes: u64,
     auth_us: Vec<u64>,
     latency_us: Vec<u64>,
     window: Window,
@@ -162,6 +167,7 @@ fn summarize(mode: Mode, data: &mut PhaseData, duration: Duration) -> ModeResult
         errors: data.errors,
         failed_sign_ins: data.failed_sign_ins,
         db_hits: data.db_hits,
+        token_refreshes: data.token_refreshes,
         duration_ms: duration.as_millis() as u64,
         queries_per_second: data.db_hits as f64 / seconds,
         requests_per_second: data.requests as f64 / seconds,
@@ -194,14 +200,21 @@ impl VirtualUser {
                 return;
             }
         };
-        if !self.sign_in(&client).await {
+        let Some(mut access_expires_at_ms) = self.sign_in(&client).await else {
             lock(&phase).failed_sign_ins += 1;
             return;
-        }
+        };
 
         for index in 0..self.pages {
             if cancel.is_cancelled() {
                 return;
+            }
+            if self.mode == Mode::Jwt && unix_millis() + REFRESH_MARGIN_MS >= access_expires_at_ms {
+                // A failed refresh leaves the old token, so the page request shows the error.
+                if let Some(expires_at_ms) = self.refresh_token(&client).await {
+                    access_expires_at_ms = expires_at_ms;
+                    lock(&phase).token_refreshes += 1;
+                }
             }
             self.request_page(&client, &phase, index).await;
             if !self.think_time.is_zero() && index + 1 < self.pages {
@@ -213,12 +226,27 @@ impl VirtualUser {
         }
     }
 
-    async fn sign_in(&self, client: &reqwest::Client) -> bool {
+    /// Signs in and returns when the access token expires, in milliseconds since the Unix
+    /// epoch.
+    async fn sign_in(&self, client: &reqwest::Client) -> Option<u64> {
         let body = LoginRequest {
             name: format!("Virtual user {}", self.number + 1),
         };
-        let response = client.post(format!("{}/api/login", self.base_url)).json(&body).send().await;
-        matches!(response, Ok(response) if response.status().is_success())
+        let response = client.post(format!("{}/api/login", self.base_url)).json(&body).send().await.ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        response.json::<LoginResponse>().await.ok().map(|login| login.access_expires_at_ms)
+    }
+
+    /// Exchanges the refresh token cookie for a new access token and returns when that expires.
+    async fn refresh_token(&self, client: &reqwest::Client) -> Option<u64> {
+        let response = client.post(format!("{}/api/token/refresh", self.base_url)).send().await.ok()?;
+        if !response.status().is_success() {
+            tracing::debug!(status = %response.status(), user = self.number + 1, "a virtual user's token refresh failed");
+            return None;
+        }
+        response.json::<RefreshResponse>().await.ok().map(|refresh| refresh.access_expires_at_ms)
     }
 
     async fn request_page(&self, client: &reqwest::Client, phase: &SharedPhase, index: u32) {
@@ -246,4 +274,11 @@ impl VirtualUser {
             None => data.errors += 1,
         }
     }
+}
+
+/// Milliseconds since the Unix epoch.
+fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
 }
