@@ -145,3 +145,35 @@ async fn permissions_reject_unknown_fields() {
     let reason = reply.body["reason"].as_str().unwrap_or_default();
     assert!(reason.contains("unknown field `admin`"), "{reason}");
 }
+
+#[tokio::test]
+async fn permissions_keep_expiry_and_id() {
+    let app = TestApp::spawn().await;
+    let login = app.sign_in("Ada").await;
+    let before: TokenInspection = app.get("/api/token").await.parse();
+
+    let reply = send(app.request(Method::POST, "/api/token/permissions").json(&json!({ "count": 2 }))).await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    let after: TokenInspection = app.get("/api/token").await.parse();
+    let before_payload: Value = serde_json::from_str(&before.payload).unwrap();
+    let after_payload: Value = serde_json::from_str(&after.payload).unwrap();
+    assert_eq!(after_payload["jti"], before_payload["jti"]);
+    assert_eq!(after_payload["exp"], before_payload["exp"]);
+    assert_eq!(after_payload["iat"], before_payload["iat"]);
+    assert_ne!(app.cookie(TOKEN_COOKIE).unwrap(), login.token);
+}
+
+#[tokio::test]
+async fn permissions_reject_revoked_token() {
+    let app = TestApp::spawn_with(&["--jwt-denylist"]).await;
+    let login = app.sign_in("Ada").await;
+    assert_eq!(app.logout().await.status, StatusCode::OK);
+    let cookies = format!("{TOKEN_COOKIE}={}", login.token);
+
+    let request = app.request_with_cookies(Method::POST, "/api/token/permissions", &cookies).json(&json!({ "count": 1 }));
+    let reply = send(request).await;
+
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{reply:?}");
+    assert_eq!(reply.error_code(), "token_revoked");
+}

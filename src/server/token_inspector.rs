@@ -17,6 +17,7 @@ use crate::server::activity::RequestOutcome;
 use crate::server::error::{ApiJson, AppError};
 use crate::server::jwt_backend::{inspect, token_cookie, unix_now, TOKEN_COOKIE};
 use crate::server::session_backend::SESSION_COOKIE;
+use crate::server::revocation;
 use crate::server::state::AppState;
 
 /// How many characters of the signature the inspector shows.
@@ -87,16 +88,20 @@ pub async fn set_permissions(
             format!("count is {}; choose 0 to {MAX_PERMISSION_CLAIMS} permission claims", request.count),
         ));
     }
+    // The same checks as the JWT page route, so that a revoked token cannot be re-issued.
     let claims = state.jwt.authenticate(&headers, &cookies)?;
+    if state.settings.jwt_denylist {
+        revocation::check_not_revoked(&state.session_store, &claims).await?;
+    }
     let previous_token_bytes = cookies.get(TOKEN_COOKIE).map_or(0, |cookie| cookie.value().len());
-    let (token, _) = state.jwt.reissue_with_permissions(&claims, permission_names(request.count))?;
+    let token = state.jwt.reissue_with_permissions(&claims, permission_names(request.count))?;
     let token_bytes = token.len();
 
     let message = format!(
         "re-issued the JWT with {} permission claims: {previous_token_bytes} → {token_bytes} bytes on every request",
         request.count
     );
-    let cookie = token_cookie(token, state.settings.secure_cookies, state.jwt.ttl_secs());
+    let cookie = token_cookie(token, state.settings.secure_cookies, revocation::seconds_left(&claims));
     let body = PermissionsResponse {
         count: request.count,
         previous_token_bytes,

@@ -74,7 +74,10 @@ pub async fn run(
     let token = attack.craft(&state.jwt, original, &claims)?;
 
     let url = format!("http://{}{TARGET_PATH}", loopback_addr(target));
-    let result = send_over_loopback(&url, &visitor, attack, token).await?;
+    // A crafted token that keeps the real signature, with the inspector's header and payload,
+    // would let the page's scripts rebuild the real token, so its signature is withheld too.
+    let reuses_signature = signature_of(&token) == signature_of(original);
+    let result = send_over_loopback(&url, &visitor, attack, token, reuses_signature).await?;
     tracing::info!(
         attack = attack.id,
         visitor = visitor.short(),
@@ -104,6 +107,7 @@ async fn send_over_loopback(
     visitor: &VisitorId,
     attack: &Attack,
     token: String,
+    reuses_signature: bool,
 ) -> Result<AttackResult, AppError> {
     let client = reqwest::Client::builder()
         .no_proxy()
@@ -125,7 +129,7 @@ async fn send_over_loopback(
     let token_bytes = token.len();
     // A token that the route accepted is a working credential, and this response is readable
     // by the page's scripts, so only its header and payload come back.
-    let token = if status.is_success() { withhold_signature(&token) } else { token };
+    let token = if status.is_success() || reuses_signature { withhold_signature(&token) } else { token };
     Ok(AttackResult {
         attack: attack.id.to_owned(),
         token_bytes,
@@ -136,6 +140,11 @@ async fn send_over_loopback(
         error: error.as_ref().map(|error| error.error.clone()),
         reason: error.map(|error| error.reason),
     })
+}
+
+/// Returns the last dot-separated segment of `token`, its signature when it has three.
+fn signature_of(token: &str) -> &str {
+    token.rsplit('.').next().unwrap_or_default()
 }
 
 /// Replaces the signature of `token` with [`SIGNATURE_WITHHELD`].

@@ -176,14 +176,15 @@ impl JwtBackend {
         self.sign_claims(user, Some(fingerprint.claim()), Vec::new())
     }
 
-    /// Signs a new token for the holder of `claims`, with the same user and fingerprint hash,
-    /// a fresh lifetime and `permissions` in place of the old ones.
-    pub fn reissue_with_permissions(
-        &self,
-        claims: &Claims,
-        permissions: Vec<String>,
-    ) -> Result<(String, Claims), AppError> {
-        self.sign_claims(&claims.user(), claims.fgp.clone(), permissions)
+    /// Signs `claims` again with `permissions` in place of the old ones. Everything else stays,
+    /// the `jti` and `exp` included, so the new token is revoked and expires with the old one.
+    pub fn reissue_with_permissions(&self, claims: &Claims, permissions: Vec<String>) -> Result<String, AppError> {
+        let claims = Claims {
+            permissions,
+            ..claims.clone()
+        };
+        jsonwebtoken::encode(&self.issued_header(), &claims, &self.encoding_key)
+            .map_err(|error| AppError::Internal(format!("failed to sign a JWT: {error}")))
     }
 
     fn sign_claims(
