@@ -1,6 +1,6 @@
 //! The HTML shell and the root component.
 //!
-//! The app is one page, so it has no client-side router: the server answers `/` with the
+//! The app is one page, so it has no client-side router: the server renders `/` as the
 //! dashboard and other paths with a plain 404 page (`server::site`). leptos_router and
 //! leptos_meta would add their code to the browser bundle for that one route.
 

@@ -248,7 +248,7 @@ pub struct TokenInspection {
     /// The `iat` and `exp` claims, in seconds since the Unix epoch.
     pub issued_at: Option<u64>,
     pub expires_at: Option<u64>,
-    /// The server's clock when it answered, in seconds since the Unix epoch.
+    /// The server's clock when it built the response, in seconds since the Unix epoch.
     pub server_now: u64,
     /// Whether the JWT route would accept the token now.
     pub valid: bool,
@@ -264,7 +264,7 @@ pub struct PermissionsRequest {
     pub count: u32,
 }
 
-/// The most permission claims the payload-size control adds to a token.
+/// The maximum number of permission claims the payload-size control adds to a token.
 pub const MAX_PERMISSION_CLAIMS: u32 = 200;
 
 /// Response of `POST /api/token/permissions`: the sizes of the replaced and the new token.

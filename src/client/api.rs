@@ -48,7 +48,7 @@ mod http {
         CallError::network(detail)
     }
 
-    /// Sends `method url` with an optional JSON body and decodes the JSON answer.
+    /// Sends `method url` with an optional JSON body and decodes the JSON response.
     pub async fn call<T: DeserializeOwned>(
         method: &str,
         url: &str,

@@ -1,5 +1,5 @@
 //! The attack lab panel: one button per crafted token. The server builds the token from this
-//! visitor's JWT, sends it to the JWT page route over loopback, and reports the route's answer,
+//! visitor's JWT, sends it to the JWT page route over loopback, and reports the route's response,
 //! which also appears in the live log.
 
 use leptos::prelude::*;

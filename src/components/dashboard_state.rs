@@ -80,7 +80,7 @@ impl DashboardState {
 }
 
 /// Merges a status of a simulation run into the one shown. Progress events carry only the
-/// newest chart point, and the final event carries all of them. The answer to the request
+/// newest chart point, and the final event carries all of them. The response to the request
 /// that started a run can arrive after the stream's events of that run, so a running status
 /// never replaces a finished one, and progress never goes back.
 fn merge_simulation_status(current: &mut Option<SimulationStatus>, event: SimulationStatus) {

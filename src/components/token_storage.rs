@@ -10,7 +10,7 @@ const SAMPLE_TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZW1vIiwibm90ZSI6InN
 /// The localStorage key of the sample token.
 const STORAGE_KEY: &str = "session-journey-sample-token";
 
-/// What the script could read.
+/// The values the script could read.
 #[derive(Clone, Debug, PartialEq)]
 struct Findings {
     local_storage: Option<String>,

@@ -34,7 +34,7 @@ where
         .fallback_service(files)
 }
 
-/// A 404 page in the app's style, with a link back to the dashboard.
+/// Returns a 404 page in the app's style, with a link back to the dashboard.
 pub async fn page_not_found() -> impl IntoResponse {
     let body = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\

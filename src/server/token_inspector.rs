@@ -1,7 +1,7 @@
 //! The token inspector's routes. `GET /api/token` splits the visitor's JWT from its cookie into
 //! header, payload and signature, with the sizes of the token and the session cookie.
 //! `POST /api/token/permissions` re-issues the token with a number of permission claims, so
-//! that the visitor sees what a bigger payload costs on every request.
+//! that the visitor can measure what a bigger payload costs on every request.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -33,7 +33,7 @@ pub async fn inspect_token(State(state): State<AppState>, cookies: CookieJar) ->
         ));
     };
     let token = cookie.value();
-    // A token that is not even well formed cannot be taken apart; the error says why.
+    // A token that is not even well formed cannot be taken apart, so the error returns the reason.
     let parts = inspect::inspect(token, state.jwt.header_policy())?;
     let [header_segment, payload_segment, signature_segment] = three_segments(token);
     let rejection = state.jwt.verify(token).err().map(|error| match error {

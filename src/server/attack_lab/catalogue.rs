@@ -285,8 +285,8 @@ fn sign_with_key(key: &[u8], header: &str, claims: &Map<String, Value>) -> Resul
 
 /// Signs a token whose header adds `parameter`, a way to choose the verifying key, with the
 /// attacker's HMAC `key`. Under HS256 the header names HS256. Under EdDSA or RS256 it names the
-/// server's algorithm, so that the algorithm check passes and the header check must reject it;
-/// the signature is then the HMAC, which an attacker without the private key can make.
+/// server's algorithm, so that the algorithm check passes and the header check must reject it.
+/// The signature is then the HMAC, because an attacker without the private key can make no other.
 fn sign_with_own_key(
     jwt: &JwtBackend,
     key: &[u8],

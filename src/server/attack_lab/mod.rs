@@ -27,7 +27,7 @@ use crate::server::visitor::{VisitorId, VISITOR_COOKIE};
 /// The route every crafted token is sent to.
 pub const TARGET_PATH: &str = "/api/jwt/pages/dashboard";
 
-/// What stands in place of the signature of a crafted token that the JWT route accepted.
+/// The text that replaces the signature of a crafted token that the JWT route accepted.
 pub const SIGNATURE_WITHHELD: &str = "[signature withheld]";
 
 /// Timeout of the loopback request to this server.
