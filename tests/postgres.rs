@@ -5,7 +5,7 @@
 
 use crate::common::{simulation_request, TestApp, SESSION_COOKIE, TEST_POSTGRES_URL_ENV};
 use reqwest::{Method, StatusCode};
-use session_journey::model::{Mode, PageResponse, ServerInfo, SimulationState, SimulationStatus};
+use session_journey::model::{Mode, PageResponse, ServerInfo, SimulationState, SimulationStatus, TokenInspection};
 use sqlx::{Connection, Executor, PgConnection};
 
 /// A database of its own for one test, dropped when this value is dropped.
@@ -225,9 +225,14 @@ async fn postgres_refresh_and_denylist() {
     };
     let app = TestApp::spawn_with(&["--database-url", &database.url, "--jwt-denylist"]).await;
     let first = crate::refresh::refresh_token_of(&app.login("Ada").await);
+    let permissions = app.request(Method::POST, "/api/token/permissions").json(&serde_json::json!({ "count": 5 }));
+    assert_eq!(crate::common::send(permissions).await.status, StatusCode::OK);
 
     let refreshed = app.refresh_token().await;
     assert_eq!(refreshed.status, StatusCode::OK, "{refreshed:?}");
+    let inspection: TokenInspection = app.get("/api/token").await.parse();
+    assert!(inspection.payload.contains("\"orders:read\""), "{}", inspection.payload);
+    assert!(inspection.payload.contains("\"settings:read\""), "{}", inspection.payload);
     let page = app.jwt_page("orders").await;
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(page.parse::<PageResponse>().db_queries, 1);

@@ -1,12 +1,14 @@
 //! Logout and "revoke everything" in both modes, with and without the JWT denylist.
 
 use reqwest::StatusCode;
-use session_journey::model::{PageResponse, RevokeAllResponse};
+use session_journey::model::{PageResponse, RevokeAllResponse, TokenInspection, WhoAmI};
 
-use crate::common::{counters, TestApp, SELECT_SESSION};
+use crate::common::{counters, TestApp, SELECT_SESSION, TOKEN_COOKIE};
 
 const DENYLIST: &[&str] = &["--jwt-denylist"];
-const COUNT_REVOKED_TOKEN: &str = "SELECT COUNT(*) FROM revoked_tokens WHERE jti = $1";
+const COUNT_REVOCATIONS: &str = "SELECT \
+     (SELECT COUNT(*) FROM revoked_tokens WHERE jti = $1) + \
+     (SELECT COUNT(*) FROM revoked_users WHERE user_id = $2 AND revoked_at >= $3)";
 
 async fn revoke_all_ok(app: &TestApp) -> RevokeAllResponse {
     let reply = app.revoke_all().await;
@@ -105,7 +107,7 @@ async fn denylist_check_is_one_db_hit() {
     assert_eq!(page.db_queries, 1);
     let line = events.next_log().await;
     let sql: Vec<&str> = line.statements.iter().map(|statement| statement.sql.as_str()).collect();
-    assert_eq!(sql, [COUNT_REVOKED_TOKEN]);
+    assert_eq!(sql, [COUNT_REVOCATIONS]);
     assert!(line.counted);
     assert_eq!(events.next_counters().await.visitor, counters(1, 0, 1));
 }
@@ -120,7 +122,7 @@ async fn denylisted_token_fails_after_revoke_all() {
 
     assert!(revoked.token_denied);
     let line = events.next_log().await;
-    assert!(line.message.contains("added to the denylist"), "{}", line.message);
+    assert!(line.message.contains("every JWT of the user is on the denylist"), "{}", line.message);
     events.next_counters().await;
 
     let reply = app.jwt_page("orders").await;
@@ -130,7 +132,7 @@ async fn denylisted_token_fails_after_revoke_all() {
     assert_eq!(line.status, 401);
     assert!(line.message.starts_with("token_revoked: "), "{}", line.message);
     assert_eq!(line.statements.len(), 1);
-    assert_eq!(line.statements[0].sql, COUNT_REVOKED_TOKEN);
+    assert_eq!(line.statements[0].sql, COUNT_REVOCATIONS);
     assert_eq!(events.next_counters().await.visitor, counters(1, 0, 1));
 }
 
@@ -183,4 +185,54 @@ async fn stateful_page_after_revoke_all_costs_one_query() {
     assert_eq!(line.statements.len(), 1);
     assert_eq!(line.statements[0].sql, SELECT_SESSION);
     assert_eq!(events.next_counters().await.visitor, counters(1, 1, 0));
+}
+
+#[tokio::test]
+async fn denylist_revokes_tokens_replaced_by_refresh() {
+    let app = TestApp::spawn_with(DENYLIST).await;
+    let login = app.sign_in("Ada").await;
+    assert_eq!(app.refresh_token().await.status, StatusCode::OK);
+    let refreshed = app.cookie(TOKEN_COOKIE).expect("no JWT cookie after refresh");
+    assert_ne!(refreshed, login.token);
+
+    revoke_all_ok(&app).await;
+
+    for token in [&login.token, &refreshed] {
+        let reply = app.cookieless().jwt_page_with_token("orders", token).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{reply:?}");
+        assert_eq!(reply.error_code(), "token_revoked");
+    }
+    // Signing in again creates a new user, whose tokens the revocation does not cover.
+    app.sign_in("Ada").await;
+    assert_eq!(app.jwt_page("orders").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn inspector_and_whoami_see_denylisted_token() {
+    let app = TestApp::spawn_with(DENYLIST).await;
+    let login = app.sign_in("Ada").await;
+    let before: WhoAmI = app.get("/api/whoami").await.parse();
+    assert_eq!(before.user, Some(login.user));
+
+    revoke_all_ok(&app).await;
+
+    let inspection: TokenInspection = app.get("/api/token").await.parse();
+    assert!(!inspection.valid);
+    assert_eq!(inspection.rejection.map(|rejection| rejection.error).as_deref(), Some("token_revoked"));
+    let after: WhoAmI = app.get("/api/whoami").await.parse();
+    assert_eq!(after.user, None);
+    assert_eq!(after.access_expires_at_ms, None);
+}
+
+#[tokio::test]
+async fn revoke_all_deletes_sessions_by_user_column() {
+    let app = TestApp::spawn().await;
+    let login = app.sign_in("Ada").await;
+    let (stored,): (String,) = app.query_database("SELECT user_id FROM sessions").await;
+    assert_eq!(stored, login.user.id);
+
+    let revoked = revoke_all_ok(&app).await;
+
+    assert_eq!(revoked.sessions_deleted, 1);
+    assert_eq!(app.session_rows().await, 0);
 }

@@ -159,3 +159,44 @@ async fn services_unknown_mode_is_404() {
 
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn jwt_services_check_denylist() {
+    let app = TestApp::spawn_with(&["--jwt-algorithm", "eddsa", "--jwt-denylist"]).await;
+    app.sign_in("Ada").await;
+
+    let accepted = fan_out(&app, "jwt", "billing").await;
+    assert_eq!(app.revoke_all().await.status, StatusCode::OK);
+    let rejected = fan_out(&app, "jwt", "billing").await;
+
+    for call in &accepted {
+        assert_eq!(call.status, 200, "{call:?}");
+        assert_eq!(call.db_hits, 1, "{call:?}");
+        let verified_with = call.verified_with.as_deref().unwrap_or_default();
+        assert!(verified_with.ends_with("and the denylist in the shared store"), "{verified_with}");
+    }
+    for call in &rejected {
+        assert_eq!(call.status, 401, "{call:?}");
+        assert_eq!(call.error.as_deref(), Some("token_revoked"));
+        assert_eq!(call.db_hits, 1, "{call:?}");
+    }
+}
+
+#[tokio::test]
+async fn jwt_services_check_fingerprint() {
+    let app = TestApp::spawn_with(&["--jwt-algorithm", "eddsa", "--bind-token-fingerprint"]).await;
+    let login = app.sign_in("Ada").await;
+
+    let calls = fan_out(&app, "jwt", "profile").await;
+    let stolen = app
+        .cookieless()
+        .get_with_authorization("/services/profile/jwt", &format!("Bearer {}", login.token))
+        .await;
+
+    for call in &calls {
+        assert_eq!(call.status, 200, "{call:?}");
+        assert_eq!(call.db_hits, 0, "{call:?}");
+    }
+    assert_eq!(stolen.status, StatusCode::UNAUTHORIZED, "{stolen:?}");
+    assert_eq!(stolen.error_code(), "fingerprint_cookie_missing");
+}

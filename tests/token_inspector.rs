@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use session_journey::model::{PermissionsResponse, TokenInspection};
 
-use crate::common::{send, TestApp, SESSION_COOKIE, TOKEN_COOKIE};
+use crate::common::{send, Reply, TestApp, SESSION_COOKIE, TOKEN_COOKIE};
 
 #[tokio::test]
 async fn inspector_splits_signed_in_token() {
@@ -176,4 +176,55 @@ async fn permissions_reject_revoked_token() {
 
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{reply:?}");
     assert_eq!(reply.error_code(), "token_revoked");
+}
+
+/// Reads the number in "at most N claims fit" at the end of a rejection's reason.
+fn claims_that_fit(reply: &Reply) -> u32 {
+    let reason = reply.body["reason"].as_str().unwrap_or_default();
+    let count = reason
+        .strip_suffix(" claims fit")
+        .and_then(|start| start.rsplit(' ').next())
+        .and_then(|count| count.parse().ok());
+    count.unwrap_or_else(|| panic!("no claim count in {reason:?}"))
+}
+
+async fn set_permissions(app: &TestApp, count: u32) -> Reply {
+    send(app.request(Method::POST, "/api/token/permissions").json(&json!({ "count": count }))).await
+}
+
+#[tokio::test]
+async fn permissions_beyond_cookie_size_rejected() {
+    let app = TestApp::spawn().await;
+    let login = app.sign_in("Ada").await;
+
+    let rejected = set_permissions(&app, 200).await;
+
+    assert_eq!(rejected.status, StatusCode::BAD_REQUEST, "{rejected:?}");
+    assert_eq!(rejected.error_code(), "token_too_large_for_cookie");
+    assert_eq!(app.cookie(TOKEN_COOKIE), Some(login.token));
+    let fitting = claims_that_fit(&rejected);
+    assert!((100..200).contains(&fitting), "{fitting}");
+    let one_more = set_permissions(&app, fitting + 1).await;
+    assert_eq!(one_more.status, StatusCode::BAD_REQUEST, "{one_more:?}");
+    assert_eq!(claims_that_fit(&one_more), fitting);
+    let largest = set_permissions(&app, fitting).await;
+    assert_eq!(largest.status, StatusCode::OK, "{largest:?}");
+    let token = app.cookie(TOKEN_COOKIE).expect("no JWT cookie");
+    assert!(TOKEN_COOKIE.len() + 1 + token.len() <= 4096, "{}", token.len());
+    assert_eq!(app.jwt_page("orders").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn permissions_survive_refresh() {
+    let app = TestApp::spawn().await;
+    app.sign_in("Ada").await;
+    assert_eq!(set_permissions(&app, 12).await.status, StatusCode::OK);
+
+    let refreshed = app.refresh_token().await;
+
+    assert_eq!(refreshed.status, StatusCode::OK, "{refreshed:?}");
+    let inspection: TokenInspection = app.get("/api/token").await.parse();
+    let payload: Value = serde_json::from_str(&inspection.payload).unwrap();
+    assert_eq!(payload["permissions"].as_array().map(Vec::len), Some(12));
+    assert!(inspection.valid);
 }

@@ -101,7 +101,7 @@ fn claim_rows(comparison: &Comparison, info: Option<&ServerInfo>) -> Vec<ClaimRo
             measured: format!("{} µs at p50", jwt.auth.p50_us),
             verdict: match ratio {
                 Some(ratio) => format!("Cheap, not free: {}× faster than the session lookup", fixed(ratio, 1)),
-                None => "Cheap, not free: an HMAC over the token on every request".into(),
+                None => "Cheap, not free: a signature check on every request".into(),
             },
         }
     };

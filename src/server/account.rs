@@ -37,7 +37,7 @@ pub async fn login(
     };
 
     session_backend::sign_in(&session, &user).await?;
-    let (cookies, _, claims) = issue_access_token(&state, cookies, &user)?;
+    let (cookies, _, claims) = issue_access_token(&state, cookies, &user, Vec::new())?;
     let ttl = state.settings.refresh_token_ttl_secs;
     let refresh_token = refresh::start_family(&state.session_store, &user, ttl).await?;
     let cookies = cookies.add(refresh_token.cookie(state.settings.secure_cookies, ttl));
@@ -63,12 +63,10 @@ pub(crate) fn issue_access_token(
     state: &AppState,
     cookies: CookieJar,
     user: &User,
+    permissions: Vec<String>,
 ) -> Result<(CookieJar, String, Claims), AppError> {
     let fingerprint = state.jwt.fingerprint_cookie().map(|_| Fingerprint::generate());
-    let (token, claims) = match &fingerprint {
-        Some(fingerprint) => state.jwt.issue_with_fingerprint(user, fingerprint)?,
-        None => state.jwt.issue(user)?,
-    };
+    let (token, claims) = state.jwt.issue_with(user, fingerprint.as_ref(), permissions)?;
 
     let cookie = token_cookie(token.clone(), state.settings.secure_cookies, state.jwt.ttl_secs());
     let mut cookies = cookies.add(cookie);
@@ -136,10 +134,11 @@ pub async fn logout(
 }
 
 /// `GET /api/whoami`: the user named by a valid JWT cookie and the token's expiry, verified
-/// in memory so that the page can show who is signed in without a DB hit.
+/// in memory so that the page can show who is signed in without a DB hit. With
+/// `--jwt-denylist` on, a revoked token names nobody, which costs one denylist lookup.
 pub async fn whoami(State(state): State<AppState>, cookies: CookieJar) -> Json<WhoAmI> {
     // An empty header map, so that only the cookie counts, as documented.
-    let claims = state.jwt.authenticate(&HeaderMap::new(), &cookies).ok();
+    let claims = revocation::authenticate_jwt(&state, &HeaderMap::new(), &cookies).await.ok();
     Json(WhoAmI {
         user: claims.as_ref().map(Claims::user),
         access_expires_at_ms: claims.map(|claims| claims.exp.saturating_mul(1000)),

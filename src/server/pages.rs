@@ -46,10 +46,7 @@ pub async fn jwt_page(
     let started = Instant::now();
     let credential_bytes = jwt_backend::credential_bytes(&headers, &cookies);
     serve_page(Mode::Jwt, &page, started, credential_bytes, || async {
-        let claims = state.jwt.authenticate(&headers, &cookies)?;
-        if state.settings.jwt_denylist {
-            revocation::check_not_revoked(&state.session_store, &claims).await?;
-        }
+        let claims = revocation::authenticate_jwt(&state, &headers, &cookies).await?;
         Ok(claims.user())
     })
     .await

@@ -17,10 +17,12 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::model::{RefreshResponse, User};
+use crate::server::account::issue_access_token;
 use crate::server::activity::with_log_message;
 use crate::server::error::AppError;
 use crate::server::session_backend::SqlSessionStore;
 use crate::server::state::AppState;
+use crate::server::token_inspector::permission_names;
 
 /// Name of the cookie that carries the refresh token. Its path limits it to the refresh route.
 pub const REFRESH_COOKIE: &str = "sj_refresh";
@@ -30,13 +32,17 @@ pub const REFRESH_COOKIE_PATH: &str = "/api/token";
 const TOKEN_BYTES: usize = 32;
 
 pub const INSERT_REFRESH_TOKEN: &str = "INSERT INTO refresh_tokens \
-     (token_hash, family_id, user_id, user_name, user_role, expires_at, used) \
-     VALUES ($1, $2, $3, $4, $5, $6, 0)";
+     (token_hash, family_id, user_id, user_name, user_role, expires_at, used, permission_claims) \
+     VALUES ($1, $2, $3, $4, $5, $6, 0, $7)";
 /// Marks an unused token used and returns its row, so that two concurrent refreshes with
 /// one token cannot both succeed.
 pub const CLAIM_REFRESH_TOKEN: &str = "UPDATE refresh_tokens SET used = 1 \
      WHERE token_hash = $1 AND used = 0 \
-     RETURNING family_id, user_id, user_name, user_role, expires_at";
+     RETURNING family_id, user_id, user_name, user_role, expires_at, permission_claims";
+/// Keeps the number of permission claims the visitor chose with the unused refresh token, so
+/// that the next refreshed JWT carries them too.
+pub const SET_PERMISSION_CLAIMS: &str =
+    "UPDATE refresh_tokens SET permission_claims = $1 WHERE token_hash = $2 AND used = 0";
 /// Deletes the family of a token that was already used: a replay.
 pub const DELETE_REPLAYED_FAMILY: &str = "DELETE FROM refresh_tokens WHERE family_id = \
      (SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND used = 1)";
@@ -78,13 +84,20 @@ fn store_error(action: &str, error: sqlx::Error) -> AppError {
     AppError::Internal(format!("failed to {action}: {error}"))
 }
 
-/// Inserts a new refresh token for `user` in `family_id`, with a lifetime of `ttl_secs`.
+/// The grant of a refresh token: a JWT for `user` with `permission_claims` permission claims.
+pub struct Grant {
+    pub user: User,
+    pub permission_claims: u32,
+}
+
+/// Inserts a new refresh token for `grant` in `family_id`, with a lifetime of `ttl_secs`.
 pub async fn issue(
     store: &SqlSessionStore,
-    user: &User,
+    grant: &Grant,
     family_id: &str,
     ttl_secs: u64,
 ) -> Result<IssuedRefreshToken, AppError> {
+    let user = &grant.user;
     let mut bytes = [0u8; TOKEN_BYTES];
     OsRng.fill_bytes(&mut bytes);
     let raw = URL_SAFE_NO_PAD.encode(bytes);
@@ -98,6 +111,7 @@ pub async fn issue(
         .bind(user.name.clone())
         .bind(user.role.clone())
         .bind(expires_at)
+        .bind(i64::from(grant.permission_claims))
         .execute(store.pool())
         .await;
     store.record(INSERT_REFRESH_TOKEN, started);
@@ -107,7 +121,26 @@ pub async fn issue(
 
 /// Starts a new family for `user` at sign-in and returns its first token.
 pub async fn start_family(store: &SqlSessionStore, user: &User, ttl_secs: u64) -> Result<IssuedRefreshToken, AppError> {
-    issue(store, user, &uuid::Uuid::new_v4().to_string(), ttl_secs).await
+    let grant = Grant {
+        user: user.clone(),
+        permission_claims: 0,
+    };
+    issue(store, &grant, &uuid::Uuid::new_v4().to_string(), ttl_secs).await
+}
+
+/// Stores `count` permission claims with the refresh token `raw`, if it is live, so that the
+/// JWTs it refreshes keep them.
+pub async fn set_permission_claims(store: &SqlSessionStore, raw: &str, count: u32) -> Result<(), AppError> {
+    let started = store.before_statement().await;
+    let result = sqlx::query(SET_PERMISSION_CLAIMS)
+        .bind(i64::from(count))
+        .bind(hash_token(raw))
+        .execute(store.pool())
+        .await;
+    store.record(SET_PERMISSION_CLAIMS, started);
+    result
+        .map(|_| ())
+        .map_err(|error| store_error("keep the permission claims with the refresh token", error))
 }
 
 /// Deletes every refresh token of the user with `user_id` and returns how many were removed.
@@ -128,13 +161,14 @@ fn rejected(code: &'static str, reason: &str) -> AppError {
     }
 }
 
-/// The row that [`CLAIM_REFRESH_TOKEN`] returns: family ID, user ID, name, role and expiry.
-type ClaimedRow = (String, String, String, String, i64);
+/// The row that [`CLAIM_REFRESH_TOKEN`] returns: family ID, user ID, name, role, expiry and
+/// the number of permission claims.
+type ClaimedRow = (String, String, String, String, i64, i64);
 
-/// Consumes the refresh token `raw`: on success returns its user and family, after one
+/// Consumes the refresh token `raw`: on success returns its grant and family, after one
 /// statement. Otherwise runs a second statement that deletes the family when the token was
 /// already used, and returns the rejection.
-async fn consume(store: &SqlSessionStore, raw: &str) -> Result<(User, String), AppError> {
+async fn consume(store: &SqlSessionStore, raw: &str) -> Result<(Grant, String), AppError> {
     let token_hash = hash_token(raw);
     let started = store.before_statement().await;
     let claimed: sqlx::Result<Option<ClaimedRow>> = sqlx::query_as(CLAIM_REFRESH_TOKEN)
@@ -143,11 +177,16 @@ async fn consume(store: &SqlSessionStore, raw: &str) -> Result<(User, String), A
         .await;
     store.record(CLAIM_REFRESH_TOKEN, started);
 
-    if let Some((family_id, id, name, role, expires_at)) = claimed.map_err(|error| store_error("claim a refresh token", error))? {
+    let claimed = claimed.map_err(|error| store_error("claim a refresh token", error))?;
+    if let Some((family_id, id, name, role, expires_at, permission_claims)) = claimed {
         if expires_at <= unix_now() {
             return Err(rejected("refresh_token_expired", "the refresh token has expired; sign in again"));
         }
-        return Ok((User { id, name, role }, family_id));
+        let grant = Grant {
+            user: User { id, name, role },
+            permission_claims: u32::try_from(permission_claims).unwrap_or(0),
+        };
+        return Ok((grant, family_id));
     }
 
     let started = store.before_statement().await;
@@ -186,9 +225,11 @@ pub async fn refresh(State(state): State<AppState>, cookies: CookieJar) -> Resul
         ));
     }
 
-    let (user, family_id) = consume(&state.session_store, &raw).await?;
-    let next = issue(&state.session_store, &user, &family_id, state.settings.refresh_token_ttl_secs).await?;
-    let (cookies, _token, claims) = crate::server::account::issue_access_token(&state, cookies, &user)?;
+    let (grant, family_id) = consume(&state.session_store, &raw).await?;
+    let next = issue(&state.session_store, &grant, &family_id, state.settings.refresh_token_ttl_secs).await?;
+    let permissions = permission_names(grant.permission_claims);
+    let user = grant.user;
+    let (cookies, _token, claims) = issue_access_token(&state, cookies, &user, permissions)?;
     let cookies = cookies.add(next.cookie(state.settings.secure_cookies, state.settings.refresh_token_ttl_secs));
 
     let message = format!(

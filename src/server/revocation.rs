@@ -19,7 +19,18 @@ use crate::server::state::AppState;
 
 pub const INSERT_REVOKED_TOKEN: &str =
     "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING";
-pub const COUNT_REVOKED_TOKEN: &str = "SELECT COUNT(*) FROM revoked_tokens WHERE jti = $1";
+pub const DELETE_EXPIRED_REVOKED_TOKENS: &str = "DELETE FROM revoked_tokens WHERE expires_at <= $1";
+pub const DELETE_EXPIRED_REVOKED_USERS: &str = "DELETE FROM revoked_users WHERE expires_at <= $1";
+/// Records a user's "revoke everything": every JWT of the user issued at or before
+/// `revoked_at` is rejected until `expires_at`, when the last of them expires anyway.
+pub const UPSERT_REVOKED_USER: &str = "INSERT INTO revoked_users (user_id, revoked_at, expires_at) \
+     VALUES ($1, $2, $3) ON CONFLICT (user_id) DO UPDATE SET revoked_at = excluded.revoked_at, \
+     expires_at = excluded.expires_at";
+/// Counts the denylist entries that match a token: its own `jti`, and its user's "revoke
+/// everything" when the token was issued at or before it. One statement, so one DB hit.
+pub const COUNT_REVOCATIONS: &str = "SELECT \
+     (SELECT COUNT(*) FROM revoked_tokens WHERE jti = $1) + \
+     (SELECT COUNT(*) FROM revoked_users WHERE user_id = $2 AND revoked_at >= $3)";
 
 /// Adds the token with `claims` to the denylist until it expires.
 pub async fn deny(store: &SqlSessionStore, claims: &Claims) -> Result<(), AppError> {
@@ -36,15 +47,59 @@ pub async fn deny(store: &SqlSessionStore, claims: &Claims) -> Result<(), AppErr
         .map_err(|error| AppError::Internal(format!("failed to add a JWT to the denylist: {error}")))
 }
 
-/// Rejects the token with `claims` when its `jti` is on the denylist. Runs one SQL query,
-/// which counts as a DB hit of the request.
-pub async fn check_not_revoked(store: &SqlSessionStore, claims: &Claims) -> Result<(), AppError> {
+/// Deletes the denylist entries whose tokens have expired anyway, and returns how many.
+pub async fn delete_expired(store: &SqlSessionStore) -> sqlx::Result<u64> {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let mut deleted = 0;
+    for sql in [DELETE_EXPIRED_REVOKED_TOKENS, DELETE_EXPIRED_REVOKED_USERS] {
+        let started = store.before_statement().await;
+        let result = sqlx::query(sql).bind(now).execute(store.pool()).await;
+        store.record(sql, started);
+        deleted += result?.rows_affected();
+    }
+    Ok(deleted)
+}
+
+/// Rejects every JWT of `user_id` issued until now, for as long as a token issued now lives.
+pub async fn deny_user(store: &SqlSessionStore, user_id: &str, token_ttl_secs: u64) -> Result<(), AppError> {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let expires_at = now.saturating_add(i64::try_from(token_ttl_secs).unwrap_or(i64::MAX));
     let started = store.before_statement().await;
-    let result: sqlx::Result<(i64,)> = sqlx::query_as(COUNT_REVOKED_TOKEN)
+    let result = sqlx::query(UPSERT_REVOKED_USER)
+        .bind(user_id.to_owned())
+        .bind(now)
+        .bind(expires_at)
+        .execute(store.pool())
+        .await;
+    store.record(UPSERT_REVOKED_USER, started);
+    result
+        .map(|_| ())
+        .map_err(|error| AppError::Internal(format!("failed to add a user to the denylist: {error}")))
+}
+
+/// Authenticates a JWT request the way every JWT route does. The token and, with fingerprint
+/// binding on, its fingerprint cookie are checked in memory. With `--jwt-denylist` on, the
+/// denylist is checked too, which costs one DB hit.
+pub async fn authenticate_jwt(state: &AppState, headers: &HeaderMap, cookies: &CookieJar) -> Result<Claims, AppError> {
+    let claims = state.jwt.authenticate(headers, cookies)?;
+    if state.settings.jwt_denylist {
+        check_not_revoked(&state.session_store, &claims).await?;
+    }
+    Ok(claims)
+}
+
+/// Rejects the token with `claims` when its `jti` is on the denylist, or when its user revoked
+/// everything after it was issued. Runs one SQL query, which counts as a DB hit of the request.
+pub async fn check_not_revoked(store: &SqlSessionStore, claims: &Claims) -> Result<(), AppError> {
+    let issued_at = i64::try_from(claims.iat).unwrap_or(i64::MAX);
+    let started = store.before_statement().await;
+    let result: sqlx::Result<(i64,)> = sqlx::query_as(COUNT_REVOCATIONS)
         .bind(claims.jti.clone())
+        .bind(claims.sub.clone())
+        .bind(issued_at)
         .fetch_one(store.pool())
         .await;
-    store.record(COUNT_REVOKED_TOKEN, started);
+    store.record(COUNT_REVOCATIONS, started);
     let (count,) =
         result.map_err(|error| AppError::Internal(format!("failed to read the JWT denylist: {error}")))?;
     if count > 0 {
@@ -63,8 +118,8 @@ pub fn seconds_left(claims: &Claims) -> u64 {
 }
 
 /// `POST /api/revoke-all`: for a compromised account, deletes every server-side session and
-/// every refresh token of the signed-in user and, with the denylist on, denies the caller's
-/// JWT.
+/// every refresh token of the signed-in user and, with the denylist on, rejects every JWT
+/// issued to the user so far.
 ///
 /// The caller is named by the session cookie or the JWT. Cookies are left in place, so that
 /// the next page request shows what revocation did in each mode: the stateful route fails at
@@ -94,20 +149,21 @@ pub async fn revoke_all(
         .await
         .map_err(|error| AppError::Internal(format!("failed to delete the user's sessions: {error}")))?;
     let refresh_tokens_deleted = refresh::delete_user_families(&state.session_store, &user.id).await?;
-    // NOTE: only the JWT that this request carried goes on the denylist. A JWT that an earlier
-    // refresh replaced stays valid until it expires, 5 s at most when the page refreshed it.
-    let token_denied = match &claims {
-        Some(claims) if state.settings.jwt_denylist => {
-            deny(&state.session_store, claims).await?;
-            true
-        }
-        _ => false,
-    };
+    // The user, not only the caller's token, goes on the denylist, so that tokens copied to
+    // another browser or replaced by a refresh fail too.
+    let token_denied = state.settings.jwt_denylist;
+    if token_denied {
+        deny_user(&state.session_store, &user.id, state.jwt.ttl_secs()).await?;
+    }
     let token_expires_in_secs = claims.as_ref().map(seconds_left);
 
     let jwt_part = match (&claims, token_denied) {
-        (None, _) => "no JWT was sent".to_owned(),
-        (Some(claims), true) => format!("JWT jti {} added to the denylist, so it fails at once", short_jti(claims)),
+        (None, false) => "no JWT was sent".to_owned(),
+        (None, true) => "no JWT was sent, and every JWT of the user is on the denylist".to_owned(),
+        (Some(claims), true) => format!(
+            "every JWT of the user is on the denylist, so this one (jti {}) fails at once",
+            short_jti(claims)
+        ),
         (Some(claims), false) => format!(
             "the JWT (jti {}) still works for {} s until it expires, because nothing on the server tracks it",
             short_jti(claims),

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use crate::server::config::{Settings, JWT_SECRET_ENV};
 use crate::server::jwt_backend::{fingerprint, key_pair, keys, JwtBackend, SecretSource, SigningAlgorithm};
 use crate::server::live_stream::LiveHub;
+use crate::server::revocation;
 use crate::server::router::build_router;
 use crate::server::session_backend::SqlSessionStore;
 use crate::server::simulator::SimulationRegistry;
@@ -164,6 +165,11 @@ async fn delete_expired_sessions(store: SqlSessionStore) {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "expired sessions deleted"),
             Err(error) => tracing::warn!(%error, "failed to delete expired sessions"),
+        }
+        match revocation::delete_expired(&store).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "expired denylist entries deleted"),
+            Err(error) => tracing::warn!(%error, "failed to delete expired denylist entries"),
         }
     }
 }

@@ -15,7 +15,8 @@ use crate::model::{
 };
 use crate::server::activity::RequestOutcome;
 use crate::server::error::{ApiJson, AppError};
-use crate::server::jwt_backend::{inspect, token_cookie, unix_now, TOKEN_COOKIE};
+use crate::server::jwt_backend::{inspect, token_cookie, unix_now, Claims, MAX_COOKIE_BYTES, TOKEN_COOKIE};
+use crate::server::refresh::{self, REFRESH_COOKIE};
 use crate::server::session_backend::SESSION_COOKIE;
 use crate::server::revocation;
 use crate::server::state::AppState;
@@ -36,7 +37,10 @@ pub async fn inspect_token(State(state): State<AppState>, cookies: CookieJar) ->
     // A token that is not even well formed cannot be taken apart, so the error returns the reason.
     let parts = inspect::inspect(token, state.jwt.header_policy())?;
     let [header_segment, payload_segment, signature_segment] = three_segments(token);
-    let rejection = state.jwt.verify(token).err().map(|error| match error {
+    // The same checks as a JWT page request from this browser: signature and claims, the
+    // fingerprint cookie when tokens are bound, and the denylist when it is on.
+    let verdict = revocation::authenticate_jwt(&state, &HeaderMap::new(), &cookies).await;
+    let rejection = verdict.err().map(|error| match error {
         AppError::Unauthorized { code, reason } | AppError::Client { code, reason, .. } => ApiError {
             error: code.to_owned(),
             reason,
@@ -89,13 +93,27 @@ pub async fn set_permissions(
         ));
     }
     // The same checks as the JWT page route, so that a revoked token cannot be re-issued.
-    let claims = state.jwt.authenticate(&headers, &cookies)?;
-    if state.settings.jwt_denylist {
-        revocation::check_not_revoked(&state.session_store, &claims).await?;
-    }
+    let claims = revocation::authenticate_jwt(&state, &headers, &cookies).await?;
     let previous_token_bytes = cookies.get(TOKEN_COOKIE).map_or(0, |cookie| cookie.value().len());
     let token = state.jwt.reissue_with_permissions(&claims, permission_names(request.count))?;
     let token_bytes = token.len();
+    if !fits_in_cookie(&token) {
+        let fitting = largest_fitting_count(&state, &claims, request.count)?;
+        return Err(AppError::client(
+            StatusCode::BAD_REQUEST,
+            "token_too_large_for_cookie",
+            format!(
+                "with {} permission claims the JWT is {token_bytes} bytes, and browsers drop a cookie \
+                 whose name and value pass {MAX_COOKIE_BYTES} bytes, so it would never reach the \
+                 server; at most {fitting} claims fit",
+                request.count
+            ),
+        ));
+    }
+    // The refresh token keeps the choice, so that the next refreshed JWT carries the claims too.
+    if let Some(refresh_token) = cookies.get(REFRESH_COOKIE) {
+        refresh::set_permission_claims(&state.session_store, refresh_token.value(), request.count).await?;
+    }
 
     let message = format!(
         "re-issued the JWT with {} permission claims: {previous_token_bytes} → {token_bytes} bytes on every request",
@@ -117,7 +135,7 @@ pub async fn set_permissions(
 }
 
 /// Names `count` permissions: each resource with each action, then the same with a number.
-fn permission_names(count: u32) -> Vec<String> {
+pub(crate) fn permission_names(count: u32) -> Vec<String> {
     let pairs = RESOURCES.len() * ACTIONS.len();
     (0..count as usize)
         .map(|index| {
@@ -129,6 +147,29 @@ fn permission_names(count: u32) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// Returns whether a browser keeps the token cookie with `token`. Browsers drop a cookie whose
+/// name and value together pass [`MAX_COOKIE_BYTES`]. The `=` between them is counted too, to
+/// leave one byte for browsers that measure the whole pair.
+fn fits_in_cookie(token: &str) -> bool {
+    TOKEN_COOKIE.len() + 1 + token.len() <= MAX_COOKIE_BYTES
+}
+
+/// Finds the largest number of permission claims below `too_many` whose token still fits in
+/// the cookie. The size grows with the count, so a binary search signs a handful of tokens.
+fn largest_fitting_count(state: &AppState, claims: &Claims, too_many: u32) -> Result<u32, AppError> {
+    let (mut fits, mut too_big) = (0, too_many);
+    while too_big - fits > 1 {
+        let middle = fits + (too_big - fits) / 2;
+        let token = state.jwt.reissue_with_permissions(claims, permission_names(middle))?;
+        if fits_in_cookie(&token) {
+            fits = middle;
+        } else {
+            too_big = middle;
+        }
+    }
+    Ok(fits)
 }
 
 /// Splits a token that [`inspect::inspect`] accepted, which has exactly three segments.

@@ -52,16 +52,16 @@ pub const FINGERPRINT_COOKIE: &str = "sj_fingerprint";
 /// The statements the session store runs to load, create and delete a session, written with
 /// numbered parameters so that one text runs on SQLite and PostgreSQL.
 pub const SELECT_SESSION: &str = "SELECT data FROM sessions WHERE id = $1 AND expires_at > $2";
-pub const INSERT_SESSION: &str = "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3)";
+pub const INSERT_SESSION: &str = "INSERT INTO sessions (id, data, expires_at, user_id) VALUES ($1, $2, $3, $4)";
 pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = $1";
 
 /// The statements that store, rotate and delete refresh tokens.
 pub const INSERT_REFRESH_TOKEN: &str = "INSERT INTO refresh_tokens \
-     (token_hash, family_id, user_id, user_name, user_role, expires_at, used) \
-     VALUES ($1, $2, $3, $4, $5, $6, 0)";
+     (token_hash, family_id, user_id, user_name, user_role, expires_at, used, permission_claims) \
+     VALUES ($1, $2, $3, $4, $5, $6, 0, $7)";
 pub const CLAIM_REFRESH_TOKEN: &str = "UPDATE refresh_tokens SET used = 1 \
      WHERE token_hash = $1 AND used = 0 \
-     RETURNING family_id, user_id, user_name, user_role, expires_at";
+     RETURNING family_id, user_id, user_name, user_role, expires_at, permission_claims";
 pub const DELETE_REPLAYED_FAMILY: &str = "DELETE FROM refresh_tokens WHERE family_id = \
      (SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND used = 1)";
 pub const DELETE_USER_REFRESH_TOKENS: &str = "DELETE FROM refresh_tokens WHERE user_id = $1";

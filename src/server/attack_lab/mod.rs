@@ -21,6 +21,7 @@ use crate::server::activity::RequestOutcome;
 use crate::server::error::{shorten, ApiPath, AppError};
 use crate::server::jwt_backend::token_from_request;
 use crate::server::loopback::{local_target, loopback_addr};
+use crate::server::revocation;
 use crate::server::state::AppState;
 use crate::server::visitor::{VisitorId, VISITOR_COOKIE};
 
@@ -65,7 +66,7 @@ pub async fn run(
     let target = local_target(&state.local_addr)?;
 
     // The attacks start from the caller's own valid token, so the lab needs one.
-    let claims = state.jwt.authenticate(&headers, &cookies)?;
+    let claims = revocation::authenticate_jwt(&state, &headers, &cookies).await?;
     let original = token_from_request(&headers, &cookies)?;
     let claims = match serde_json::to_value(&claims) {
         Ok(serde_json::Value::Object(claims)) => claims,

@@ -29,6 +29,10 @@ use crate::server::error::AppError;
 /// Name of the cookie that carries the JWT.
 pub const TOKEN_COOKIE: &str = "sj_token";
 
+/// The maximum size in bytes of a cookie's name and value together that browsers keep, as
+/// the cookie draft RFC 6265bis requires.
+pub const MAX_COOKIE_BYTES: usize = 4096;
+
 /// The claims of a Session Journey token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -167,13 +171,15 @@ impl JwtBackend {
         self.sign_claims(user, None, Vec::new())
     }
 
-    /// Signs a token for `user` whose `fgp` claim is the hash of `fingerprint`.
-    pub fn issue_with_fingerprint(
+    /// Signs a token for `user` with `permissions`, whose `fgp` claim is the hash of
+    /// `fingerprint` when there is one.
+    pub fn issue_with(
         &self,
         user: &User,
-        fingerprint: &Fingerprint,
+        fingerprint: Option<&Fingerprint>,
+        permissions: Vec<String>,
     ) -> Result<(String, Claims), AppError> {
-        self.sign_claims(user, Some(fingerprint.claim()), Vec::new())
+        self.sign_claims(user, fingerprint.map(Fingerprint::claim), permissions)
     }
 
     /// Signs `claims` again with `permissions` in place of the old ones. Everything else stays,
@@ -234,8 +240,7 @@ impl JwtBackend {
         let token = token_from_request(headers, cookies)?;
         let claims = self.verify(token)?;
         if let Some(cookie_name) = self.fingerprint_cookie {
-            let cookie_value = cookies.get(cookie_name).map(|cookie| cookie.value());
-            check_fingerprint(&claims, cookie_name, cookie_value)?;
+            check_fingerprint(&claims, cookie_name, cookies)?;
         }
         Ok(claims)
     }
@@ -257,7 +262,9 @@ pub(crate) fn sign_raw_with(
     Ok(format!("{message}.{signature}"))
 }
 
-fn check_fingerprint(claims: &Claims, cookie_name: &str, cookie_value: Option<&str>) -> Result<(), AppError> {
+/// Checks the fingerprint cookie named `cookie_name` against the `fgp` claim of a verified token.
+pub(crate) fn check_fingerprint(claims: &Claims, cookie_name: &str, cookies: &CookieJar) -> Result<(), AppError> {
+    let cookie_value = cookies.get(cookie_name).map(|cookie| cookie.value());
     let Some(expected) = &claims.fgp else {
         return Err(unauthorized(
             "fingerprint_claim_missing",

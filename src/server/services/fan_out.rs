@@ -53,7 +53,8 @@ async fn try_fan_out(
     }
     let target = local_target(&state.local_addr)?;
 
-    // Only the visitor cookie and the credential of the mode are forwarded.
+    // Only the visitor cookie and the credentials of the mode are forwarded: the session
+    // cookie, or the JWT with its fingerprint cookie when tokens are bound to one.
     let mut cookie = format!("{VISITOR_COOKIE}={}", visitor.as_str());
     let mut authorization = None;
     match mode {
@@ -62,7 +63,13 @@ async fn try_fan_out(
                 cookie.push_str(&format!("; {SESSION_COOKIE}={}", session.value()));
             }
         }
-        Mode::Jwt => authorization = token_from_request(headers, cookies).ok().map(|token| format!("Bearer {token}")),
+        Mode::Jwt => {
+            authorization = token_from_request(headers, cookies).ok().map(|token| format!("Bearer {token}"));
+            let fingerprint = state.jwt.fingerprint_cookie().and_then(|name| cookies.get(name));
+            if let Some(fingerprint) = fingerprint {
+                cookie.push_str(&format!("; {}={}", fingerprint.name(), fingerprint.value()));
+            }
+        }
     }
 
     let started = Instant::now();

@@ -9,8 +9,11 @@
 //! empty and the JWT routes answer 409 `services_need_public_key`. In stateful mode each
 //! service loads the session from the shared session store.
 //!
-//! NOTE: the services do not check the fingerprint cookie of `--bind-token-fingerprint`, and
-//! their requests add to the visitor's page-request counters like any page request.
+//! With `--bind-token-fingerprint` a JWT service also checks the fingerprint cookie, in memory.
+//! With `--jwt-denylist` it must also ask the shared store whether the token was revoked, so
+//! revocation costs every service a DB hit, as it would across real services.
+//!
+//! NOTE: service requests add to the visitor's page-request counters like any page request.
 //! TODO: per-service DB-hit counters. The service name shows in each log line (`service`), next
 //! to the statements that count towards DB Hits, and in the fan-out's response.
 
@@ -38,9 +41,10 @@ use crate::server::activity::{
 };
 use crate::server::error::AppError;
 use crate::server::jwks::JWKS_PATH;
-use crate::server::jwt_backend::{token_from_request, TokenVerifier};
+use crate::server::jwt_backend::{check_fingerprint, token_from_request, Claims, TokenVerifier};
 use crate::server::loopback::{local_target, loopback_addr};
-use crate::server::session_backend::{self, session_layer};
+use crate::server::revocation;
+use crate::server::session_backend::{self, session_layer, SqlSessionStore};
 use crate::server::state::AppState;
 use crate::server::db_hits;
 
@@ -77,6 +81,10 @@ struct ServiceState {
     issuer: String,
     audience: String,
     verifier: Arc<OnceCell<TokenVerifier>>,
+    /// The fingerprint cookie's name when tokens are bound to one.
+    fingerprint_cookie: Option<&'static str>,
+    /// The shared store, when `--jwt-denylist` makes JWT services check revocations.
+    denylist: Option<SqlSessionStore>,
 }
 
 /// Builds the routers of the three services and of the fan-out endpoint.
@@ -93,6 +101,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
             issuer: state.settings.jwt_issuer.clone(),
             audience: state.settings.jwt_audience.clone(),
             verifier: Arc::default(),
+            fingerprint_cookie: state.jwt.fingerprint_cookie(),
+            denylist: state.settings.jwt_denylist.then(|| state.session_store.clone()),
         };
         let sessions = session_layer(
             state.session_store.clone(),
@@ -140,11 +150,12 @@ async fn jwt_service(State(service): State<ServiceState>, headers: HeaderMap, co
         Err(error) => return error.into_response(),
     };
     let started = Instant::now();
-    let user = token_from_request(&headers, &cookies)
-        .and_then(|token| verifier.verify(token))
-        .map(|claims| claims.user());
+    let user = service.authenticate(verifier, &headers, &cookies).await.map(|claims| claims.user());
     let kid = verifier.kid().unwrap_or_default();
-    let verified_with = format!("public key {kid} ({})", verifier.algorithm_name());
+    let mut verified_with = format!("public key {kid} ({})", verifier.algorithm_name());
+    if service.denylist.is_some() {
+        verified_with.push_str(" and the denylist in the shared store");
+    }
     service_response(&service, Mode::Jwt, started, user, verified_with)
 }
 
@@ -180,6 +191,19 @@ fn service_response(
 }
 
 impl ServiceState {
+    /// Verifies the request's token with the public key, then checks the fingerprint cookie
+    /// and the denylist when the server turns them on.
+    async fn authenticate(&self, verifier: &TokenVerifier, headers: &HeaderMap, cookies: &CookieJar) -> Result<Claims, AppError> {
+        let claims = verifier.verify(token_from_request(headers, cookies)?)?;
+        if let Some(cookie_name) = self.fingerprint_cookie {
+            check_fingerprint(&claims, cookie_name, cookies)?;
+        }
+        if let Some(store) = &self.denylist {
+            revocation::check_not_revoked(store, &claims).await?;
+        }
+        Ok(claims)
+    }
+
     /// Returns the service's verifier, fetching the key set on first use. A failed fetch is
     /// not cached, so the next request tries again.
     async fn verifier(&self) -> Result<&TokenVerifier, AppError> {

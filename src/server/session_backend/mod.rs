@@ -17,7 +17,7 @@ use crate::server::error::AppError;
 pub const SESSION_COOKIE: &str = "sj_session";
 
 /// Key of the signed-in user inside the session record.
-const USER_KEY: &str = "user";
+pub(crate) const USER_KEY: &str = "user";
 
 /// Builds the tower-sessions layer with the app's cookie policy: HttpOnly, SameSite=Strict,
 /// and Secure when the app is served over TLS.

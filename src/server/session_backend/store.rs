@@ -21,13 +21,13 @@ use crate::server::db_hits;
 pub const SELECT_SESSION: &str =
     "SELECT data FROM sessions WHERE id = $1 AND expires_at > $2";
 pub const INSERT_SESSION: &str =
-    "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3)";
-pub const UPSERT_SESSION: &str = "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
-     ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at";
+    "INSERT INTO sessions (id, data, expires_at, user_id) VALUES ($1, $2, $3, $4)";
+pub const UPSERT_SESSION: &str = "INSERT INTO sessions (id, data, expires_at, user_id) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at, \
+     user_id = excluded.user_id";
 pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = $1";
 pub const DELETE_EXPIRED: &str = "DELETE FROM sessions WHERE expires_at <= $1";
-/// Matches the sessions whose stored user has the ID in `$1`, given as a LIKE pattern.
-pub const DELETE_USER_SESSIONS: &str = "DELETE FROM sessions WHERE data LIKE $1";
+pub const DELETE_USER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
 
 /// Session records in the `sessions` table.
 #[derive(Clone, Debug)]
@@ -88,15 +88,10 @@ impl SqlSessionStore {
 
     /// Deletes every session whose signed-in user has `user_id` and returns how many were
     /// removed.
-    ///
-    /// NOTE: the user ID is matched inside the JSON record, because the table has no user
-    /// column. The match is exact for the UUIDs that sign-in creates: they contain no LIKE
-    /// wildcard, and JSON escapes any quote that a display name could use to imitate the key.
     pub async fn delete_user_sessions(&self, user_id: &str) -> sqlx::Result<u64> {
-        let pattern = format!("%\"user\":{{\"id\":{}%", serde_json::Value::from(user_id));
         let started = self.before_statement().await;
         let result = sqlx::query(DELETE_USER_SESSIONS)
-            .bind(pattern)
+            .bind(user_id.to_owned())
             .execute(&self.pool)
             .await;
         self.record(DELETE_USER_SESSIONS, started);
@@ -110,6 +105,7 @@ impl SqlSessionStore {
             .bind(record.id.to_string())
             .bind(data)
             .bind(record.expiry_date.unix_timestamp())
+            .bind(signed_in_user_id(record))
             .execute(&self.pool)
             .await;
         self.record(INSERT_SESSION, started);
@@ -150,6 +146,7 @@ impl SessionStore for SqlSessionStore {
             .bind(record.id.to_string())
             .bind(data)
             .bind(record.expiry_date.unix_timestamp())
+            .bind(signed_in_user_id(record))
             .execute(&self.pool)
             .await;
         self.record(UPSERT_SESSION, started);
@@ -180,6 +177,13 @@ impl SessionStore for SqlSessionStore {
         self.record(DELETE_SESSION, started);
         result.map(|_| ()).map_err(backend_error)
     }
+}
+
+/// Returns the ID of the user in `record`. It goes in a column of its own, so that "revoke
+/// everything" finds a user's sessions by index rather than by searching the JSON.
+fn signed_in_user_id(record: &Record) -> Option<String> {
+    let user = record.data.get(super::USER_KEY)?;
+    user.get("id")?.as_str().map(str::to_owned)
 }
 
 fn encode(record: &Record) -> session_store::Result<String> {
