@@ -133,3 +133,22 @@ test("permission claims make each request bigger", async ({ page }) => {
   await expect(bytes).toHaveText(`Your JWT page requests carried ${before + after} credential bytes in all; the latest carried ${after}.`);
   expect(after).toBeGreaterThan(before + 40 * 10);
 });
+
+test("oversized token cookie is rejected with the largest count", async ({ page }) => {
+  const dashboard = new Dashboard(page);
+  await dashboard.open();
+  await dashboard.signIn("Ada");
+  await dashboard.openPanel("inspector");
+
+  await dashboard.byTestId("permission-count").fill("200");
+  await dashboard.byTestId("reissue-token").click();
+
+  const error = dashboard.byTestId("permissions-error");
+  await expect(error).toContainText("with 200 permission claims the JWT is");
+  await expect(error).toContainText("browsers drop a cookie whose name and value pass 4096 bytes");
+  const fitting = Number((await error.textContent())!.match(/at most (\d+) claims fit/)![1]);
+  expect(fitting).toBeGreaterThan(100);
+  expect(fitting).toBeLessThan(200);
+  // The rejected request left the signed-in token in place.
+  await expect(dashboard.byTestId("token-verdict")).toHaveText("the JWT route accepts it");
+});

@@ -128,7 +128,7 @@ fn PayloadSize(on_reissued: impl Fn() + Copy + Send + Sync + 'static) -> impl In
             <button type="submit" data-testid="reissue-token">"Re-issue my token"</button>
         </form>
         <Show when=move || error.with(Option::is_some)>
-            <p class="notice" role="alert">{move || error.get()}</p>
+            <p class="notice" role="alert" data-testid="permissions-error">{move || error.get()}</p>
         </Show>
         <p class="hint" data-testid="jwt-bytes">
             {move || match jwt_bytes() {
