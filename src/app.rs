@@ -1,18 +1,41 @@
 //! The HTML shell and the root component.
 //!
-//! The app is one page, so it has no client-side router: the server renders `/` as the
-//! dashboard and other paths with a plain 404 page (`server::site`). leptos_router and
-//! leptos_meta would add their code to the browser bundle for that one route.
+//! The app has two pages and no client-side router: the server renders `/` as the dashboard,
+//! `/present` as the presenter view, and other paths with a plain 404 page (`server::site`).
+//! The browser bundle picks the page to hydrate from its own path. leptos_router and
+//! leptos_meta would add their code to the bundle for those two routes.
 
 use leptos::prelude::*;
 
 use crate::components::dashboard::Dashboard;
+use crate::components::presenter::Presenter;
 
 /// The page title, also used by the 404 page.
 pub const TITLE: &str = "Session Journey: DB Load Simulator";
 
+/// The path of the presenter view.
+pub const PRESENTER_PATH: &str = "/present";
+
+/// The pages the app renders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Page {
+    Dashboard,
+    Presenter,
+}
+
+impl Page {
+    /// Returns the page served at `path`.
+    pub fn at(path: &str) -> Self {
+        if path.trim_end_matches('/') == PRESENTER_PATH {
+            Page::Presenter
+        } else {
+            Page::Dashboard
+        }
+    }
+}
+
 /// The HTML document the server renders around the app.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+pub fn shell(options: LeptosOptions, page: Page) -> impl IntoView {
     #[cfg(feature = "ssr")]
     crate::server::security_headers::set_page_policy(&options);
     view! {
@@ -31,7 +54,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HydrationScripts options/>
             </head>
             <body>
-                <App/>
+                <App page/>
             </body>
         </html>
     }
@@ -39,10 +62,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 
 /// The body of the page, which the browser bundle hydrates.
 #[component]
-pub fn App() -> impl IntoView {
-    view! {
-        <main>
-            <Dashboard/>
-        </main>
-    }
+pub fn App(page: Page) -> impl IntoView {
+    let content = match page {
+        Page::Dashboard => view! { <Dashboard/> }.into_any(),
+        Page::Presenter => view! { <Presenter/> }.into_any(),
+    };
+    view! { <main>{content}</main> }
 }

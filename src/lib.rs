@@ -15,5 +15,9 @@ pub mod server;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    let path = web_sys::window()
+        .and_then(|window| window.location().pathname().ok())
+        .unwrap_or_default();
+    let page = app::Page::at(&path);
+    leptos::mount::hydrate_body(move || leptos::prelude::view! { <app::App page/> });
 }

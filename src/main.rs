@@ -30,5 +30,11 @@ async fn run(settings: Settings) -> Result<(), startup::StartupError> {
     let state = startup::build_state(settings).await?;
     tracing::info!(data_dir = %state.settings.data_dir.display(), "data directory ready");
     tracing::info!("Session Journey is serving http://{addr}");
+    // The key goes to standard output only, not to the log, because it unlocks the
+    // presenter's actions.
+    println!(
+        "Presenter view: http://{addr}/present\nPresenter key: {}",
+        state.presenter_key.expose()
+    );
     startup::serve(listener, state, startup::shutdown_signal()).await
 }

@@ -13,6 +13,7 @@ mod postgres;
 mod refresh;
 mod restart;
 mod revocation;
+mod room;
 mod services;
 mod signing_algorithms;
 mod simulations;

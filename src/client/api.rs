@@ -29,7 +29,7 @@ impl CallError {
 // to turn the parsed value into Rust types. gloo-net and serde_json would do the same with their
 // own JSON parser compiled into the bundle, about 60 KB more.
 #[cfg(feature = "hydrate")]
-mod http {
+pub(crate) mod http {
     use serde::de::DeserializeOwned;
     use serde::Serialize;
     use wasm_bindgen::{JsCast, JsValue};
@@ -102,10 +102,10 @@ pub use http::parse;
 
 /// A body-less call's body.
 #[cfg(feature = "hydrate")]
-const NO_BODY: Option<&()> = None;
+pub(crate) const NO_BODY: Option<&()> = None;
 
 #[cfg(not(feature = "hydrate"))]
-fn not_in_browser<T>() -> Result<T, CallError> {
+pub(crate) fn not_in_browser<T>() -> Result<T, CallError> {
     Err(CallError {
         status: None,
         reason: "API calls run only in the browser".into(),

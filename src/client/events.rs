@@ -27,6 +27,7 @@ mod browser {
     use super::RECONNECT_DELAY_MS;
     use crate::client::api::parse;
     use crate::components::dashboard_state::DashboardState;
+    use crate::model::room::RoomSummary;
     use crate::model::{LogLine, SimulationStatus, Stats};
 
     pub fn open(state: DashboardState) {
@@ -48,6 +49,11 @@ mod browser {
         listen(&source, "simulation", move |data| {
             if let Some(status) = parse::<SimulationStatus>(&data) {
                 state.merge_simulation(status);
+            }
+        });
+        listen(&source, "room", move |data| {
+            if let Some(summary) = parse::<RoomSummary>(&data) {
+                state.merge_room(summary, js_sys::Date::now() as i64);
             }
         });
         listen(&source, "lagged", move |data| {

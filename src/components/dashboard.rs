@@ -8,6 +8,7 @@ use crate::components::db_activity::DatabaseActivity;
 use crate::components::live_log::LiveLog;
 use crate::components::load_simulator::LoadSimulator;
 use crate::components::panels::PanelTabs;
+use crate::components::room_status::RoomStatus;
 use crate::components::session_controls::SessionControls;
 use crate::components::sign_in::SignIn;
 
@@ -53,6 +54,7 @@ pub fn Dashboard() -> impl IntoView {
         <div class="grid">
             <div class="column">
                 <SignIn/>
+                <RoomStatus/>
                 <SessionControls/>
                 <LoadSimulator/>
                 <DatabaseActivity/>

@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::model::room::RoomSummary;
 use crate::model::{LogLine, Mode, PageResponse, ServerInfo, SimulationState, SimulationStatus, Stats, User, PAGES};
 
 /// Log lines the browser keeps; older ones scroll out.
@@ -28,6 +29,11 @@ pub struct DashboardState {
     pub simulation: RwSignal<Option<SimulationStatus>>,
     /// The server's database and timing settings; `None` until fetched.
     pub server_info: RwSignal<Option<ServerInfo>>,
+    /// The workshop room's latest summary; `None` until the stream brings one.
+    pub room: RwSignal<Option<RoomSummary>>,
+    /// This browser's clock minus the server's, in ms, measured when the summary arrived, so
+    /// that a round counts down by the server's clock.
+    pub clock_skew_ms: RwSignal<i64>,
 }
 
 impl DashboardState {
@@ -45,6 +51,8 @@ impl DashboardState {
             notice: RwSignal::new(None),
             simulation: RwSignal::new(None),
             server_info: RwSignal::new(None),
+            room: RwSignal::new(None),
+            clock_skew_ms: RwSignal::new(0),
         }
     }
 
@@ -76,6 +84,17 @@ impl DashboardState {
     /// Takes in a simulation event or the status that starting a run returned.
     pub fn merge_simulation(&self, event: SimulationStatus) {
         self.simulation.update(|current| merge_simulation_status(current, event));
+    }
+
+    /// Takes in a room summary that arrived at `local_now_ms` by this browser's clock. When
+    /// the presenter switched the room to another mode, the dashboard follows.
+    pub fn merge_room(&self, summary: RoomSummary, local_now_ms: i64) {
+        let previous_mode = self.room.with_untracked(|room| room.as_ref().and_then(|room| room.mode));
+        if let Some(mode) = summary.mode.filter(|mode| Some(*mode) != previous_mode) {
+            self.mode.set(mode);
+        }
+        self.clock_skew_ms.set(local_now_ms - summary.server_now_ms as i64);
+        self.room.set(Some(summary));
     }
 }
 

@@ -1,6 +1,8 @@
 //! Types shared by the server and the browser: the JSON bodies of the HTTP API and the
 //! events of the live stream.
 
+pub mod room;
+
 use serde::{Deserialize, Serialize};
 
 /// The pages of the demo shop back office, in the order that Request Page walks through them.

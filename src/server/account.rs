@@ -197,7 +197,7 @@ pub async fn wrong_method() -> AppError {
     )
 }
 
-fn validate_name(name: &str) -> Result<String, AppError> {
+pub(crate) fn validate_name(name: &str) -> Result<String, AppError> {
     let name = name.trim();
     let invalid = |code, reason: String| AppError::client(StatusCode::BAD_REQUEST, code, reason);
     if name.is_empty() {

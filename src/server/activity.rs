@@ -13,6 +13,7 @@ use crate::model::{LogLine, Mode, Statement};
 use crate::server::db_hits::QueryRecorder;
 use crate::server::error::ErrorDetails;
 use crate::server::live_stream::LiveHub;
+use crate::server::room::Room;
 use crate::server::visitor::VisitorId;
 
 /// Longest request path kept in a log line, in bytes.
@@ -33,6 +34,7 @@ pub enum ActivityKind {
 #[derive(Clone)]
 pub struct ActivityContext {
     pub hub: Arc<LiveHub>,
+    pub room: Arc<Room>,
     pub kind: ActivityKind,
 }
 
@@ -111,6 +113,7 @@ pub async fn record_activity(
                 counted: true,
                 ..line
             };
+            context.room.record_page_request(&visitor, mode, db_hits, &line);
             context.hub.record_page_request(&visitor, mode, db_hits, line);
         }
         ActivityKind::Other => context.hub.record_other_request(&visitor, line),

@@ -94,12 +94,26 @@ pub struct Settings {
     #[arg(long, env = "SESSION_JOURNEY_BIND_TOKEN_FINGERPRINT", default_value_t = false)]
     pub bind_token_fingerprint: bool,
 
-    /// Keep a denylist of revoked JWT IDs (`jti`) in the database. Logout and "revoke
-    /// everything" then add the caller's token to it, and every JWT page request checks it with
+    /// Keep a denylist of revoked JWTs in the database. Logout then adds the caller's token
+    /// (`jti`) to it and "revoke everything" adds the user, and every JWT request checks it with
     /// one SQL query, so a revoked token fails at once at the cost of a DB hit. Off by default,
     /// so that a revoked token keeps working until it expires.
     #[arg(long, env = "SESSION_JOURNEY_JWT_DENYLIST", default_value_t = false)]
     pub jwt_denylist: bool,
+
+    /// The address participants open, shown as text and QR code on `/present`. When unset,
+    /// the presenter view shows the address it was itself opened at.
+    #[arg(long, env = "SESSION_JOURNEY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// The key that unlocks the presenter's actions on `/present`, at least 16 characters.
+    /// When unset, a random key is generated at each start and printed on standard output.
+    #[arg(long, env = "SESSION_JOURNEY_PRESENTER_KEY", hide_env_values = true)]
+    pub presenter_key: Option<String>,
+
+    /// Participants the room admits; a visitor past it cannot join.
+    #[arg(long, env = "SESSION_JOURNEY_MAX_PARTICIPANTS", default_value_t = 300)]
+    pub max_participants: usize,
 }
 
 /// Environment variable with an HS256 signing secret of at least 32 bytes. When unset, a key

@@ -18,6 +18,7 @@ pub mod live_stream;
 pub mod pages;
 pub mod refresh;
 pub mod revocation;
+pub mod room;
 pub mod router;
 pub mod security_headers;
 pub mod services;

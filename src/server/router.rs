@@ -14,8 +14,8 @@ use crate::server::session_backend::session_layer;
 use crate::server::state::AppState;
 use crate::server::security_headers::add_security_headers;
 use crate::server::{
-    account, assets, attack_lab, csrf, jwks, limits, live_stream, pages, refresh, revocation, services, simulator,
-    site, token_inspector, visitor,
+    account, assets, attack_lab, csrf, jwks, limits, live_stream, pages, refresh, revocation, room, services,
+    simulator, site, token_inspector, visitor,
 };
 
 /// Builds the router with its full middleware stack.
@@ -25,7 +25,7 @@ pub fn build_router(state: AppState) -> Router {
         state.settings.session_ttl_secs,
         state.settings.secure_cookies,
     );
-    let activity = |kind| from_fn_with_state(ActivityContext { hub: Arc::clone(&state.hub), kind }, record_activity);
+    let activity = |kind| from_fn_with_state(ActivityContext { hub: Arc::clone(&state.hub), room: Arc::clone(&state.room), kind }, record_activity);
 
     // The session layer wraps only the routes that use sessions: it would otherwise load a
     // session on requests that must cost no DB hit.
@@ -64,6 +64,14 @@ pub fn build_router(state: AppState) -> Router {
         .route("/api/{*path}", get(account::unknown_route).post(account::unknown_route))
         .method_not_allowed_fallback(account::wrong_method)
         .layer(activity(ActivityKind::Other));
+    let room_actions = Router::new()
+        .route("/api/room/participants", post(room::routes::join))
+        .route("/api/room/presenter/key", post(room::routes::presenter_sign_in))
+        .route("/api/room/mode", post(room::routes::set_mode))
+        .route("/api/room/rounds", post(room::routes::start_round))
+        .route("/api/room/reset", post(room::routes::reset))
+        .method_not_allowed_fallback(account::wrong_method)
+        .layer(activity(ActivityKind::Other));
     // The baseline page route sits outside the session and activity layers, so a load test
     // measures the least work a page request costs here.
     let quiet = Router::new()
@@ -73,6 +81,11 @@ pub fn build_router(state: AppState) -> Router {
         .route("/api/whoami", get(account::whoami))
         .route("/api/token", get(token_inspector::inspect_token))
         .route("/api/info", get(account::info))
+        .route("/api/room", get(room::routes::snapshot))
+        .route("/api/room/events", get(room::routes::events))
+        .route("/api/room/join", get(room::routes::join_info))
+        .route("/api/room/presenter", get(room::routes::presenter_status))
+        .route("/present/qr.svg", get(room::routes::qr_code))
         .route("/healthz", get(account::healthz))
         .route(jwks::JWKS_PATH, get(jwks::jwks))
         .method_not_allowed_fallback(account::wrong_method);
@@ -82,6 +95,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(jwt_pages)
         .merge(token_refresh)
         .merge(account)
+        .merge(room_actions)
         .merge(quiet)
         .merge(services::router(&state))
         .merge(assets::pkg_router(&state.leptos_options))

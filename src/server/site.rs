@@ -1,4 +1,4 @@
-//! The HTML side of the server: the dashboard at `/`, the files of the site root (such as
+//! The HTML side of the server: the dashboard at `/`, the presenter view at `/present`, the files of the site root (such as
 //! `/favicon.svg`) and a 404 page for every other path.
 
 use axum::http::{header, StatusCode};
@@ -9,7 +9,7 @@ use axum::Router;
 use leptos::config::LeptosOptions;
 use tower_http::services::ServeDir;
 
-use crate::app::{shell, TITLE};
+use crate::app::{shell, Page, PRESENTER_PATH, TITLE};
 use crate::server::account::wrong_method;
 use crate::server::security_headers::STATIC_PAGE_POLICY;
 
@@ -24,12 +24,16 @@ where
     // several routers in one process.
     let _ = any_spawner::Executor::init_tokio();
     let shell_options = options.clone();
-    let render = leptos_axum::render_app_to_stream(move || shell(shell_options.clone()));
+    let render = leptos_axum::render_app_to_stream(move || shell(shell_options.clone(), Page::Dashboard));
+    let presenter_options = options.clone();
+    let render_presenter =
+        leptos_axum::render_app_to_stream(move || shell(presenter_options.clone(), Page::Presenter));
     let files = ServeDir::new(&*options.site_root)
         .call_fallback_on_method_not_allowed(true)
         .not_found_service(page_not_found.into_service());
     Router::new()
         .route("/", get(render))
+        .route(PRESENTER_PATH, get(render_presenter))
         .method_not_allowed_fallback(wrong_method)
         .fallback_service(files)
 }

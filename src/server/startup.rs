@@ -10,6 +10,8 @@ use crate::server::config::{Settings, JWT_SECRET_ENV};
 use crate::server::jwt_backend::{fingerprint, key_pair, keys, JwtBackend, SecretSource, SigningAlgorithm};
 use crate::server::live_stream::LiveHub;
 use crate::server::revocation;
+use crate::server::room::presenter::PresenterKey;
+use crate::server::room::Room;
 use crate::server::router::build_router;
 use crate::server::session_backend::SqlSessionStore;
 use crate::server::simulator::SimulationRegistry;
@@ -32,6 +34,8 @@ pub enum StartupError {
     Key(#[from] keys::KeyError),
     #[error("failed to load the JWT signing key: {0}")]
     SigningKey(String),
+    #[error("invalid --presenter-key: {0}")]
+    PresenterKey(String),
     #[error("failed to listen on {addr}: {source}")]
     Listen { addr: String, source: std::io::Error },
     #[error("the server failed: {0}")]
@@ -66,6 +70,11 @@ pub async fn build_state(settings: Settings) -> Result<AppState, StartupError> {
         tracing::info!("JWTs are bound to a fingerprint cookie");
     }
     let hub = LiveHub::new(settings.max_streams, settings.max_streams_per_visitor);
+    let presenter_key = match &settings.presenter_key {
+        Some(value) => PresenterKey::from_setting(value).map_err(StartupError::PresenterKey)?,
+        None => PresenterKey::generate(),
+    };
+    let room = Room::new(settings.max_participants);
     let (settings_max_users, settings_max_requests) =
         (settings.max_simulation_users, settings.max_simulation_requests);
 
@@ -80,6 +89,8 @@ pub async fn build_state(settings: Settings) -> Result<AppState, StartupError> {
             settings_max_users,
             settings_max_requests,
         )),
+        room: Arc::new(room),
+        presenter_key: Arc::new(presenter_key),
         local_addr: Arc::default(),
     })
 }
@@ -122,6 +133,7 @@ pub async fn serve(
     let hub = Arc::clone(&state.hub);
     let simulations = Arc::clone(&state.simulations);
     let cleanup = tokio::spawn(delete_expired_sessions(state.session_store.clone()));
+    let room_publisher = tokio::spawn(Arc::clone(&state.room).publish());
     let app = build_router(state);
 
     let result = axum::serve(listener, app)
@@ -134,6 +146,7 @@ pub async fn serve(
         .await
         .map_err(StartupError::Serve);
     cleanup.abort();
+    room_publisher.abort();
     tracing::info!("server stopped");
     result
 }

@@ -10,6 +10,8 @@ use crate::server::config::Settings;
 use crate::server::jwt_backend::JwtBackend;
 use crate::server::live_stream::LiveHub;
 use crate::server::db::Database;
+use crate::server::room::presenter::PresenterKey;
+use crate::server::room::Room;
 use crate::server::session_backend::SqlSessionStore;
 use crate::server::simulator::SimulationRegistry;
 
@@ -22,6 +24,8 @@ pub struct AppState {
     pub jwt: Arc<JwtBackend>,
     pub hub: Arc<LiveHub>,
     pub simulations: Arc<SimulationRegistry>,
+    pub room: Arc<Room>,
+    pub presenter_key: Arc<PresenterKey>,
     /// The address the server listens on, known once it is bound.
     pub local_addr: Arc<OnceLock<SocketAddr>>,
 }
@@ -42,5 +46,11 @@ impl FromRef<AppState> for LeptosOptions {
 impl FromRef<AppState> for Arc<LiveHub> {
     fn from_ref(state: &AppState) -> Self {
         Arc::clone(&state.hub)
+    }
+}
+
+impl FromRef<AppState> for Arc<Room> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.room)
     }
 }

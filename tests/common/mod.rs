@@ -1,6 +1,7 @@
 //! Test harness: runs the real server on a loopback port with its own data directory and
 //! talks to it over HTTP with cookie-keeping clients, as a browser would.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -14,6 +15,7 @@ use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
+use session_journey::model::room::RoomSummary;
 use session_journey::model::{Counters, LogLine, LoginResponse, SimulationState, SimulationStatus, Stats, User};
 use session_journey::server::config::Settings;
 use session_journey::server::startup::{self, StartupError};
@@ -426,6 +428,7 @@ impl Visitor {
         Ok(EventStream {
             body: Box::pin(response.bytes_stream().map(|chunk| chunk.map(|bytes| bytes.to_vec()))),
             buffer: Vec::new(),
+            room_events: VecDeque::new(),
         })
     }
 
@@ -577,10 +580,13 @@ pub struct SseEvent {
     pub data: Value,
 }
 
-/// A reader of `GET /api/events` that yields parsed events.
+/// A reader of `GET /api/events` that yields parsed events. The workshop room's `room` events
+/// arrive on their own schedule, so they are kept apart for [`EventStream::next_room`] and
+/// every other reader skips them.
 pub struct EventStream {
     body: Pin<Box<dyn Stream<Item = reqwest::Result<Vec<u8>>> + Send>>,
     buffer: Vec<u8>,
+    room_events: VecDeque<RoomSummary>,
 }
 
 impl EventStream {
@@ -640,8 +646,46 @@ impl EventStream {
             .expect("the simulation did not end within the timeout")
     }
 
-    /// Returns `None` when the server ends the stream.
+    /// Waits for the next `room` event. Fails the test when none arrives within
+    /// [`STEP_TIMEOUT`] or the stream ends.
+    pub async fn next_room(&mut self) -> RoomSummary {
+        let wait = async {
+            loop {
+                if let Some(summary) = self.room_events.pop_front() {
+                    return Some(summary);
+                }
+                let event = self.read_any_event().await?;
+                self.queue_room_event(event);
+            }
+        };
+        tokio::time::timeout(STEP_TIMEOUT, wait)
+            .await
+            .expect("no room event arrived within the timeout")
+            .expect("the live stream ended")
+    }
+
+    /// Returns the next event that is not a `room` event, or `None` when the server ends the
+    /// stream.
     async fn read_event(&mut self) -> Option<SseEvent> {
+        loop {
+            let event = self.read_any_event().await?;
+            if event.name != "room" {
+                return Some(event);
+            }
+            self.queue_room_event(event);
+        }
+    }
+
+    /// Queues `event` for [`EventStream::next_room`] when it is a `room` event.
+    fn queue_room_event(&mut self, event: SseEvent) {
+        if event.name == "room" {
+            let summary = serde_json::from_value(event.data).expect("a room event does not hold a room summary");
+            self.room_events.push_back(summary);
+        }
+    }
+
+    /// Returns `None` when the server ends the stream.
+    async fn read_any_event(&mut self) -> Option<SseEvent> {
         loop {
             while let Some(end) = find_block_end(&self.buffer) {
                 let block: Vec<u8> = self.buffer.drain(..end).collect();

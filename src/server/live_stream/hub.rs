@@ -253,6 +253,11 @@ impl LiveHub {
         })
     }
 
+    /// A receiver that turns true when the server shuts down, for streams outside the hub.
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
     /// Ends every open stream, so that a graceful shutdown does not wait for browsers.
     pub fn close_streams(&self) {
         self.shutdown.send_replace(true);

@@ -18,6 +18,7 @@ use tokio_stream::wrappers::{BroadcastStream, WatchStream};
 pub use hub::{LiveEvent, LiveHub, StreamLimit, Subscription};
 
 use crate::server::error::AppError;
+use crate::server::room::Room;
 use crate::server::visitor::VisitorId;
 
 /// How long a browser waits before reconnecting a dropped stream.
@@ -29,9 +30,11 @@ const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(15);
 /// `GET /api/events`: the visitor's stream. It opens with a `counters` event, then sends a
 /// `log` event per request and a `counters` event after each, and a `lagged` event with the
 /// number of skipped events when this client fell behind. A `simulation` event reports the
-/// progress of the visitor's traffic simulation.
+/// progress of the visitor's traffic simulation, and a `room` event the workshop room's
+/// summary, first when the stream opens and then at most once a second while it changes.
 pub async fn events(
     State(hub): State<Arc<LiveHub>>,
+    State(room): State<Arc<Room>>,
     Extension(visitor): Extension<VisitorId>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
     let subscription = hub.subscribe(&visitor).map_err(|limit| match limit {
@@ -47,10 +50,17 @@ pub async fn events(
         ),
     })?;
     tracing::debug!(visitor = visitor.short(), "live stream opened");
-    Ok(Sse::new(event_stream(subscription)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE_EVERY)))
+    let room_summaries = WatchStream::from_changes(room.watch_summary());
+    let first_summary = room.summary();
+    let room_events = stream::once(std::future::ready(json_event("room", &first_summary)))
+        .chain(room_summaries.map(|summary| json_event("room", &*summary)));
+    Ok(Sse::new(event_stream(subscription, room_events)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE_EVERY)))
 }
 
-fn event_stream(subscription: Subscription) -> impl Stream<Item = Result<Event, Infallible>> {
+fn event_stream(
+    subscription: Subscription,
+    room_events: impl Stream<Item = Event> + Send + 'static,
+) -> impl Stream<Item = Result<Event, Infallible>> {
     let Subscription {
         receiver,
         initial,
@@ -70,7 +80,7 @@ fn event_stream(subscription: Subscription) -> impl Stream<Item = Result<Event, 
 
     // The guard travels with the stream so that its limits are released when the stream ends.
     stream::once(std::future::ready(first))
-        .chain(live)
+        .chain(stream::select(live, room_events))
         .take_until(closing.into_future())
         .map(move |event| {
             let _held = &guard;

@@ -89,7 +89,7 @@ struct ServiceState {
 
 /// Builds the routers of the three services and of the fan-out endpoint.
 pub fn router(state: &AppState) -> Router<AppState> {
-    let activity = |kind| from_fn_with_state(ActivityContext { hub: Arc::clone(&state.hub), kind }, record_activity);
+    let activity = |kind| from_fn_with_state(ActivityContext { hub: Arc::clone(&state.hub), room: Arc::clone(&state.room), kind }, record_activity);
     let mut router = Router::new()
         .route("/api/stateful/services/{page}", get(fan_out::fan_out).layer(Extension(Mode::Stateful)))
         .route("/api/jwt/services/{page}", get(fan_out::fan_out).layer(Extension(Mode::Jwt)))
