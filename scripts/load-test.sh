@@ -11,14 +11,15 @@
 #   scripts/load-test.sh --duration-secs 10     # a quick run
 #   scripts/load-test.sh --rate 500 --mode jwt --json
 #
-# Arguments go to the tool; `tools/load-test` lists them with `cargo run --release -- --help`.
+# Arguments go to the tool. To list them:
+#   cargo run --release --manifest-path tools/load-test/Cargo.toml -- --help
 # The server binary is built only when target/release/session-journey is missing, the way
 # scripts/start.sh builds it.
 #
 # Settings, from the environment:
 #   LOAD_PORT=3990           loopback port of the server; the script stops if it is in use
 #   LOAD_SERVER_ARGS=""      extra server options, e.g. "--max-streams 5000"
-#   LOAD_OPEN_FILES=65536    open-file limit (ulimit -n) requested for the server and the tool
+#   LOAD_OPEN_FILES=8192     minimum open-file limit (ulimit -n) for the server and the tool
 # RUST_LOG, when set, replaces the server's log filter. The tool builds into CARGO_TARGET_DIR
 # when that is set, and into tools/load-test/target otherwise.
 set -euo pipefail
@@ -26,7 +27,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PORT=${LOAD_PORT:-3990}
-OPEN_FILES=${LOAD_OPEN_FILES:-65536}
+OPEN_FILES=${LOAD_OPEN_FILES:-8192}
 read -r -a server_args <<<"${LOAD_SERVER_ARGS:-}"
 BINARY=target/release/session-journey
 BASE_URL="http://127.0.0.1:$PORT"
@@ -50,13 +51,16 @@ tool="${CARGO_TARGET_DIR:-tools/load-test/target}/release/load-test"
 [[ -x $tool ]] || fail "the build did not produce $tool"
 
 # Each live stream uses one socket in the server and one in the tool.
+soft_limit=$(ulimit -Sn)
 hard_limit=$(ulimit -Hn)
-if [[ $hard_limit != unlimited && $hard_limit -lt $OPEN_FILES ]]; then
-  log "the hard open-file limit is $hard_limit, below $OPEN_FILES; using $hard_limit"
-  OPEN_FILES=$hard_limit
+if [[ $soft_limit != unlimited && $soft_limit -lt $OPEN_FILES ]]; then
+  if [[ $hard_limit != unlimited && $hard_limit -lt $OPEN_FILES ]]; then
+    log "the hard open-file limit is $hard_limit, below $OPEN_FILES; using $hard_limit"
+    OPEN_FILES=$hard_limit
+  fi
+  ulimit -Sn "$OPEN_FILES"
 fi
-ulimit -Sn "$OPEN_FILES"
-log "open-file limit: $(ulimit -n)"
+log "open-file limit: $(ulimit -Sn)"
 
 if curl -s -o /dev/null --max-time 2 "$BASE_URL/" 2>/dev/null; then
   fail "something already listens on 127.0.0.1:$PORT; choose another port with LOAD_PORT"

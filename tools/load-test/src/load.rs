@@ -76,7 +76,7 @@ pub struct RequestStats {
 #[derive(Debug, Serialize)]
 pub struct RequestSummary {
     pub sent: u64,
-    /// Time from the first scheduled request to the last one, in seconds.
+    /// Time from the first request to one tick period after the last, in seconds.
     pub send_phase_secs: f64,
     /// Requests per second over the send phase.
     pub achieved_rate: f64,
@@ -147,6 +147,8 @@ pub async fn run(
         // Reap finished tasks as they go, so the set holds only the requests in flight.
         while tasks.try_join_next().is_some() {}
     }
+    // The first tick fires at once, so the phase ends one period after the last request.
+    ticks.tick().await;
     let send_phase = started.elapsed();
     while tasks.join_next().await.is_some() {}
     LoadOutcome {
