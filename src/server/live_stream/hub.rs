@@ -19,12 +19,14 @@ const EVENTS_PER_VISITOR: usize = 256;
 /// an open stream are forgotten.
 const MAX_VISITORS: usize = 20_000;
 
-/// One event of a visitor's live stream.
+/// One event of a visitor's live stream. The payloads sit behind `Arc`s, so a channel slot
+/// is two words rather than a whole log line or stats, and each of a visitor's streams shares
+/// one copy.
 #[derive(Clone, Debug)]
 pub enum LiveEvent {
-    Log(LogLine),
-    Counters(Stats),
-    Simulation(Box<SimulationStatus>),
+    Log(Arc<LogLine>),
+    Counters(Arc<Stats>),
+    Simulation(Arc<SimulationStatus>),
 }
 
 struct VisitorChannel {
@@ -168,10 +170,10 @@ impl LiveHub {
             return;
         };
         drop(state);
-        let _ = sender.send(LiveEvent::Counters(Stats {
+        let _ = sender.send(LiveEvent::Counters(Arc::new(Stats {
             server,
             ..Stats::default()
-        }));
+        })));
     }
 
     /// Sends a simulation's progress to the visitor's streams.
@@ -179,7 +181,7 @@ impl LiveHub {
         let state = self.lock();
         if let Some(channel) = state.visitors.get(visitor) {
             if let Some(sender) = &channel.sender {
-                let _ = sender.send(LiveEvent::Simulation(Box::new(status)));
+                let _ = sender.send(LiveEvent::Simulation(Arc::new(status)));
             }
         }
     }
@@ -213,8 +215,8 @@ impl LiveHub {
         drop(state);
 
         // A send fails only when the last stream closed meanwhile. The counters are kept either way.
-        let _ = sender.send(LiveEvent::Log(line));
-        let _ = sender.send(LiveEvent::Counters(stats));
+        let _ = sender.send(LiveEvent::Log(Arc::new(line)));
+        let _ = sender.send(LiveEvent::Counters(Arc::new(stats)));
     }
 
     /// Opens a stream for `visitor` within the server-wide and per-visitor limits.

@@ -69,9 +69,9 @@ fn event_stream(
     } = subscription;
     let first = counters_event(&initial).retry(RECONNECT_AFTER);
     let live = BroadcastStream::new(receiver).map(|item| match item {
-        Ok(LiveEvent::Log(line)) => json_event("log", &line),
+        Ok(LiveEvent::Log(line)) => json_event("log", &*line),
         Ok(LiveEvent::Counters(stats)) => counters_event(&stats),
-        Ok(LiveEvent::Simulation(status)) => json_event("simulation", &status),
+        Ok(LiveEvent::Simulation(status)) => json_event("simulation", &*status),
         Err(BroadcastStreamRecvError::Lagged(skipped)) => {
             Event::default().event("lagged").data(skipped.to_string())
         }
