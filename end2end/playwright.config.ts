@@ -9,8 +9,8 @@ import { defineConfig, devices } from "@playwright/test";
 //
 // SJ_BIN: server binary, absolute or relative to this folder (default
 //   ../target/release/session-journey).
-// SJ_PORT: loopback port the server listens on (default 3917). A second server with short-lived
-//   JWTs listens on the next port.
+// SJ_PORT: loopback port the server listens on (default 3917). Three more servers listen on the
+//   next three ports.
 
 const repoRoot = path.resolve(__dirname, "..");
 const serverBinary = path.resolve(__dirname, process.env.SJ_BIN ?? "../target/release/session-journey");
@@ -19,18 +19,23 @@ if (!Number.isInteger(port) || port < 1 || port > 65_535) {
   throw new Error(`SJ_PORT must be a TCP port from 1 to 65535, got ${JSON.stringify(process.env.SJ_PORT)}`);
 }
 const baseURL = `http://127.0.0.1:${port}`;
-// Two more servers on the next ports. The first issues JWTs that expire after
+// Three more servers on the next ports. The first issues JWTs that expire after
 // SHORT_JWT_TTL_SECS, so that refresh.spec.ts can watch the page refresh its token within one
 // test. The second signs tokens with EdDSA, for the services, which verify tokens with a public
-// key. Specs reach them through SJ_SHORT_TTL_URL and SJ_EDDSA_URL.
+// key. The third is the workshop room of room.spec.ts, whose presenter switches every
+// participant's mode, so no other spec may share it. Specs reach them through
+// SJ_SHORT_TTL_URL, SJ_EDDSA_URL and SJ_ROOM_URL, and the room's key through SJ_PRESENTER_KEY.
 const shortTtlPort = port + 1;
 const eddsaPort = port + 2;
-if (eddsaPort > 65_535) {
-  throw new Error(`SJ_PORT must leave the next two ports free, got ${port}`);
+const roomPort = port + 3;
+if (roomPort > 65_535) {
+  throw new Error(`SJ_PORT must leave the next three ports free, got ${port}`);
 }
 const SHORT_JWT_TTL_SECS = 12;
 process.env.SJ_SHORT_TTL_URL = `http://127.0.0.1:${shortTtlPort}`;
 process.env.SJ_EDDSA_URL = `http://127.0.0.1:${eddsaPort}`;
+process.env.SJ_ROOM_URL = `http://127.0.0.1:${roomPort}`;
+process.env.SJ_PRESENTER_KEY = "playwright-presenter-key-0001";
 
 // Playwright loads this file in the runner and again in every worker. The runner creates the
 // directory and hands its path to the workers through the environment, so one run makes one
@@ -97,6 +102,16 @@ export default defineConfig({
       command: `"${serverBinary}" --addr 127.0.0.1:${eddsaPort} --data-dir "${path.join(dataDir, "eddsa")}" --jwt-algorithm eddsa`,
       cwd: repoRoot,
       url: `${process.env.SJ_EDDSA_URL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      gracefulShutdown: { signal: "SIGTERM", timeout: 5_000 },
+    },
+    {
+      command:
+        `"${serverBinary}" --addr 127.0.0.1:${roomPort} --data-dir "${path.join(dataDir, "room")}"` +
+        ` --presenter-key ${process.env.SJ_PRESENTER_KEY}`,
+      cwd: repoRoot,
+      url: `${process.env.SJ_ROOM_URL}/healthz`,
       reuseExistingServer: false,
       timeout: 30_000,
       gracefulShutdown: { signal: "SIGTERM", timeout: 5_000 },

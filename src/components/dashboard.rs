@@ -54,10 +54,10 @@ pub fn Dashboard() -> impl IntoView {
         <div class="grid">
             <div class="column">
                 <SignIn/>
-                <RoomStatus/>
                 <SessionControls/>
                 <LoadSimulator/>
                 <DatabaseActivity/>
+                <RoomStatus/>
             </div>
             <LiveLog/>
         </div>

@@ -52,94 +52,110 @@ pub fn Presenter() -> impl IntoView {
             </header>
             <RoundLine snapshot/>
             <div class="presenter-grid">
-                <section class="card join" aria-labelledby="join-title">
-                    <h2 id="join-title">"Join"</h2>
-                    <img class="qr" src="/present/qr.svg" width="240" height="240"
-                        alt="QR code of the join address"/>
-                    <p class="join-url" data-testid="join-url">
-                        {move || join_info.get().map(|info| info.join_url).unwrap_or_default()}
-                    </p>
-                    <Show when=move || join_info.get().is_some_and(|info| info.loopback_only)>
-                        <p class="notice" data-testid="join-warning">
-                            "This address works on this computer only. Open the presenter view at "
-                            "one of the network addresses the server printed at start, or start it "
-                            "with --public-url."
+                <div class="presenter-side">
+                    <section class="card join" aria-labelledby="join-title">
+                        <h2 id="join-title">"Join"</h2>
+                        <img class="qr" src="/present/qr.svg" width="240" height="240"
+                            alt="QR code of the join address"/>
+                        <p class="join-url" data-testid="join-url">
+                            {move || join_info.get().map(|info| info.join_url).unwrap_or_default()}
                         </p>
-                    </Show>
-                    <p class="hint">"Scan the code or type the address, then sign in with your name."</p>
-                </section>
-                <section class="card room-numbers" aria-labelledby="numbers-title">
-                    <h2 id="numbers-title">
-                        <span data-testid="presenter-participants">{move || summary().map_or(0, |room| room.participants)}</span>
-                        " participants"
-                    </h2>
-                    <table class="presenter-totals" data-testid="presenter-totals">
-                        <thead>
-                            <tr>
-                                <th scope="col">"The room"</th>
-                                <th scope="col" class="stateful">"Stateful"</th>
-                                <th scope="col" class="jwt">"JWT"</th>
-                            </tr>
-                        </thead>
-                        <tbody>
-                            <tr>
-                                <th scope="row">"People"</th>
-                                <td>{move || totals(Mode::Stateful).participants}</td>
-                                <td>{move || totals(Mode::Jwt).participants}</td>
-                            </tr>
-                            <tr>
-                                <th scope="row">"Requests"</th>
-                                <td data-testid="presenter-stateful-requests">{move || totals(Mode::Stateful).requests}</td>
-                                <td data-testid="presenter-jwt-requests">{move || totals(Mode::Jwt).requests}</td>
-                            </tr>
-                            <tr>
-                                <th scope="row">"DB hits"</th>
-                                <td data-testid="presenter-stateful-db-hits">{move || totals(Mode::Stateful).db_hits}</td>
-                                <td data-testid="presenter-jwt-db-hits">{move || totals(Mode::Jwt).db_hits}</td>
-                            </tr>
-                            <tr>
-                                <th scope="row">"DB hits/s"</th>
-                                <td>{move || fixed(totals(Mode::Stateful).db_hits_per_sec, 1)}</td>
-                                <td>{move || fixed(totals(Mode::Jwt).db_hits_per_sec, 1)}</td>
-                            </tr>
-                        </tbody>
-                    </table>
-                    <p class="hint">
-                        {move || match summary().and_then(|room| room.mode) {
-                            Some(mode) => format!("Everyone is in {} mode.", mode.label()),
-                            None => "Each participant picks a mode.".to_owned(),
-                        }}
-                    </p>
-                </section>
-                <section class="card load" aria-labelledby="load-title">
-                    <h2 id="load-title">"DB hits per second, last minute"</h2>
-                    <LineChart series=Signal::derive(move || load_series(snapshot)) unit="hits/s"
-                        label="The room's DB hits per second by mode" x_label="seconds →"
-                        test_id="presenter-load-chart"/>
-                </section>
-                <section class="card activity" aria-labelledby="activity-title">
-                    <h2 id="activity-title">"Latest requests"</h2>
-                    <ol class="room-activity" data-testid="room-activity">
-                        <For
-                            each=move || snapshot.with(|room| room.as_ref().map(|room| room.recent.clone()).unwrap_or_default())
-                            key=|activity| activity.seq
-                            children=|activity| {
-                                let class = if activity.status < 400 { activity.mode.path_segment() } else { "failed" };
-                                view! {
-                                    <li class=class>
-                                        <strong>{activity.participant}</strong>
-                                        <span>{short_mode(activity.mode)}</span>
-                                        <span>{activity.status}</span>
-                                        <span>{format!("{} DB", activity.db_hits)}</span>
-                                    </li>
-                                }
-                            }
-                        />
-                    </ol>
-                </section>
+                        <Show when=move || join_info.get().is_some_and(|info| info.loopback_only)>
+                            <p class="notice" data-testid="join-warning">
+                                "This address works on this computer only. Open the presenter view at "
+                                "one of the network addresses the server printed at start, or start it "
+                                "with --public-url."
+                            </p>
+                        </Show>
+                        <p class="hint">"Scan the code or type the address, then sign in with your name."</p>
+                    </section>
+                    <RecentActivity snapshot/>
+                </div>
+                <div class="presenter-main">
+                    <section class="card room-numbers" aria-labelledby="numbers-title">
+                        <h2 id="numbers-title">
+                            <span data-testid="presenter-participants">{move || summary().map_or(0, |room| room.participants)}</span>
+                            {move || if summary().map_or(0, |room| room.participants) == 1 { " participant" } else { " participants" }}
+                        </h2>
+                        <table class="presenter-totals" data-testid="presenter-totals">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"The room"</th>
+                                    <th scope="col" class="stateful">"Stateful"</th>
+                                    <th scope="col" class="jwt">"JWT"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                <tr>
+                                    <th scope="row">"People"</th>
+                                    <td>{move || totals(Mode::Stateful).participants}</td>
+                                    <td>{move || totals(Mode::Jwt).participants}</td>
+                                </tr>
+                                <tr>
+                                    <th scope="row">"Requests"</th>
+                                    <td data-testid="presenter-stateful-requests">{move || totals(Mode::Stateful).requests}</td>
+                                    <td data-testid="presenter-jwt-requests">{move || totals(Mode::Jwt).requests}</td>
+                                </tr>
+                                <tr>
+                                    <th scope="row">"DB hits"</th>
+                                    <td data-testid="presenter-stateful-db-hits">{move || totals(Mode::Stateful).db_hits}</td>
+                                    <td data-testid="presenter-jwt-db-hits">{move || totals(Mode::Jwt).db_hits}</td>
+                                </tr>
+                                <tr>
+                                    <th scope="row">"DB hits/s"</th>
+                                    <td>{move || fixed(totals(Mode::Stateful).db_hits_per_sec, 1)}</td>
+                                    <td>{move || fixed(totals(Mode::Jwt).db_hits_per_sec, 1)}</td>
+                                </tr>
+                            </tbody>
+                        </table>
+                        <p class="hint">
+                            {move || match summary().and_then(|room| room.mode) {
+                                Some(mode) => format!("Everyone is in {} mode.", mode.label()),
+                                None => "Each participant picks a mode.".to_owned(),
+                            }}
+                        </p>
+                    </section>
+                    <section class="card load" aria-labelledby="load-title">
+                        <h2 id="load-title">"DB hits per second, last minute"</h2>
+                        <LineChart series=Signal::derive(move || load_series(snapshot)) unit="hits/s"
+                            label="The room's DB hits per second by mode" x_label="seconds →"
+                            test_id="presenter-load-chart"/>
+                    </section>
+                </div>
             </div>
             <Controls presenter notice/>
         </div>
+    }
+}
+
+/// The latest page requests of all participants, newest first.
+#[component]
+fn RecentActivity(snapshot: RwSignal<Option<RoomSnapshot>>) -> impl IntoView {
+    let recent = move || snapshot.with(|room| room.as_ref().map(|room| room.recent.clone()).unwrap_or_default());
+    view! {
+        <section class="card activity" aria-labelledby="activity-title">
+            <h2 id="activity-title">"Latest requests"</h2>
+            <Show when=move || recent().is_empty()>
+                <p class="hint">"No requests yet."</p>
+            </Show>
+            <ol class="room-activity" data-testid="room-activity">
+                <For
+                    each=recent
+                    key=|activity| activity.seq
+                    children=|activity| {
+                        let class = if activity.status < 400 { activity.mode.path_segment() } else { "failed" };
+                        view! {
+                            <li class=class>
+                                <strong>{activity.participant}</strong>
+                                <span>{short_mode(activity.mode)}</span>
+                                <span>{activity.status}</span>
+                                <span>{format!("{} DB", activity.db_hits)}</span>
+                            </li>
+                        }
+                    }
+                />
+            </ol>
+        </section>
     }
 }
 

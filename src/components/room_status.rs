@@ -1,5 +1,6 @@
-//! The dashboard's "Workshop room" card: the room's participants and totals, the mode the
-//! presenter chose, and the current round with this visitor's own progress.
+//! The dashboard's "Workshop room" card, with the room's participants and totals and the mode
+//! the presenter chose, and the round banner that the Load Simulator card shows next to the
+//! Request Page button, with this visitor's own progress.
 //!
 //! The visitor joins the room under the display name of the signed-in user, so the presenter's
 //! activity list shows who sent each request.
@@ -16,7 +17,6 @@ use crate::model::LogLine;
 #[component]
 pub fn RoomStatus() -> impl IntoView {
     let state = DashboardState::expect();
-    let now = ticking_clock();
 
     // Joins, or renames this visitor in, the room whenever a user signs in.
     Effect::new(move |_| {
@@ -30,21 +30,11 @@ pub fn RoomStatus() -> impl IntoView {
     });
 
     let summary = move || state.room.get();
-    let round_text = move || {
-        let room = summary()?;
-        let round = room.round?;
-        let server_now = now.get().saturating_add_signed(-state.clock_skew_ms.get());
-        let mine = state.log.with(|log| own_round_requests(log, &round));
-        Some(describe_round(&round, mine, server_now))
-    };
 
     view! {
         <section class="card room-status" aria-labelledby="room-title" data-testid="room-card">
             <h2 id="room-title">"Workshop room"</h2>
             <p data-testid="room-participants">{move || summary().map(describe_room).unwrap_or_else(|| "Connecting to the room…".into())}</p>
-            <Show when=move || round_text().is_some()>
-                <p class="round-banner" role="status" data-testid="round-banner">{round_text}</p>
-            </Show>
             <table class="room-totals" data-testid="room-totals">
                 <caption class="visually-hidden">"The room's totals per mode"</caption>
                 <thead>
@@ -69,6 +59,25 @@ pub fn RoomStatus() -> impl IntoView {
                 </tbody>
             </table>
         </section>
+    }
+}
+
+/// The current round's task, this visitor's progress and the time left, while the presenter
+/// runs a round.
+#[component]
+pub fn RoundBanner() -> impl IntoView {
+    let state = DashboardState::expect();
+    let now = ticking_clock();
+    let text = move || {
+        let round = state.room.with(|room| room.as_ref().and_then(|room| room.round))?;
+        let server_now = now.get().saturating_add_signed(-state.clock_skew_ms.get());
+        let mine = state.log.with(|log| own_round_requests(log, &round));
+        Some(describe_round(&round, mine, server_now))
+    };
+    view! {
+        <Show when=move || text().is_some()>
+            <p class="round-banner" role="status" data-testid="round-banner">{text}</p>
+        </Show>
     }
 }
 

@@ -65,7 +65,6 @@ pub fn build_router(state: AppState) -> Router {
         .method_not_allowed_fallback(account::wrong_method)
         .layer(activity(ActivityKind::Other));
     let room_actions = Router::new()
-        .route("/api/room/participants", post(room::routes::join))
         .route("/api/room/presenter/key", post(room::routes::presenter_sign_in))
         .route("/api/room/mode", post(room::routes::set_mode))
         .route("/api/room/rounds", post(room::routes::start_round))
@@ -85,6 +84,9 @@ pub fn build_router(state: AppState) -> Router {
         .route("/api/room/events", get(room::routes::events))
         .route("/api/room/join", get(room::routes::join_info))
         .route("/api/room/presenter", get(room::routes::presenter_status))
+        // Joining is quiet: the dashboard joins by itself after each sign-in, and a log line of
+        // its own would follow every sign-in line.
+        .route("/api/room/participants", post(room::routes::join))
         .route("/present/qr.svg", get(room::routes::qr_code))
         .route("/healthz", get(account::healthz))
         .route(jwks::JWKS_PATH, get(jwks::jwks))

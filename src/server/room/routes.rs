@@ -117,14 +117,14 @@ pub async fn join(
     ApiJson(request): ApiJson<JoinRequest>,
 ) -> Result<Response, AppError> {
     let name = validate_name(&request.name)?;
-    let summary = room.join(&visitor, name.clone()).map_err(|RoomFull(max)| {
+    let summary = room.join(&visitor, name).map_err(|RoomFull(max)| {
         AppError::client(
             StatusCode::SERVICE_UNAVAILABLE,
             "room_full",
             format!("the room already has its maximum of {max} participants; ask the presenter to raise --max-participants"),
         )
     })?;
-    Ok(with_log_message(Json(summary).into_response(), format!("joined the room as {name}")))
+    Ok(Json(summary).into_response())
 }
 
 /// `GET /api/room/presenter`: whether this browser holds the presenter key.
