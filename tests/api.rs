@@ -10,6 +10,7 @@ mod hardening;
 mod live_stream;
 mod pages;
 mod postgres;
+mod process;
 mod refresh;
 mod restart;
 mod revocation;

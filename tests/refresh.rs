@@ -11,10 +11,7 @@ use crate::common::{
 
 /// Returns the refresh token that `reply` set as a cookie.
 pub(crate) fn refresh_token_of(reply: &Reply) -> String {
-    let header = reply.set_cookie(REFRESH_COOKIE).expect("no refresh cookie was set");
-    let pair = header.split(';').next().unwrap_or_default();
-    let (_, value) = pair.split_once('=').expect("the refresh cookie has no value");
-    value.to_owned()
+    reply.set_cookie_value(REFRESH_COOKIE).expect("no refresh cookie with a value was set")
 }
 
 /// Sends `POST /api/token/refresh` with the visitor's cookies and `token` as the refresh

@@ -69,7 +69,8 @@ pub const DELETE_REPLAYED_FAMILY: &str = "DELETE FROM refresh_tokens WHERE famil
 pub const DELETE_USER_REFRESH_TOKENS: &str = "DELETE FROM refresh_tokens WHERE user_id = $1";
 pub const REFRESH_COOKIE: &str = "sj_refresh";
 
-const LEPTOS_CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/Leptos.toml");
+/// The Leptos runtime configuration that every test server reads.
+pub const LEPTOS_CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/Leptos.toml");
 
 pub fn counters(db_hits: u64, stateful_requests: u64, jwt_requests: u64) -> Counters {
     Counters {
@@ -121,14 +122,7 @@ impl TestApp {
     }
 
     async fn spawn_in(data_dir: TempDir, extra_args: &[&str]) -> Self {
-        // The server reads these variables as defaults, so a value set in the shell would
-        // change the limits the tests expect or replace the generated key file.
-        let overrides: Vec<String> = std::env::vars_os()
-            .filter_map(|(name, _)| name.into_string().ok())
-            .filter(|name| name.starts_with("SESSION_JOURNEY_") && name != TEST_POSTGRES_URL_ENV)
-            .collect();
-        assert!(overrides.is_empty(), "unset {overrides:?} before running the tests");
-
+        assert_no_server_overrides();
         let extra_args: Vec<String> = extra_args.iter().map(ToString::to_string).collect();
         let (addr, server) = start_server(data_dir.path(), &extra_args).await;
         let shared_addr = Arc::new(RwLock::new(addr));
@@ -202,20 +196,12 @@ impl TestApp {
     where
         T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
     {
-        let mut connection = SqliteConnection::connect(&self.database_url())
-            .await
-            .expect("failed to open the database file");
-        let row: T = sqlx::query_as(sql)
-            .fetch_one(&mut connection)
-            .await
-            .unwrap_or_else(|error| panic!("failed to run {sql}: {error}"));
-        connection.close().await.expect("failed to close the database");
-        row
+        query_sqlite_file(&self.data_file(DATABASE_FILE), sql).await
     }
 
     /// Runs the statement `sql`, which takes no parameters, on the SQLite database file.
     pub async fn execute_database(&self, sql: &str) {
-        let mut connection = SqliteConnection::connect(&self.database_url())
+        let mut connection = SqliteConnection::connect(&sqlite_url(&self.data_file(DATABASE_FILE)))
             .await
             .expect("failed to open the database file");
         sqlx::query(sql)
@@ -237,10 +223,37 @@ impl TestApp {
             })
             .collect()
     }
+}
 
-    fn database_url(&self) -> String {
-        format!("sqlite://{}", self.data_dir.path().join(DATABASE_FILE).display())
-    }
+/// Fails the test when a `SESSION_JOURNEY_` variable other than the PostgreSQL test URL is
+/// set. The server reads these variables as defaults, so a value set in the shell would change
+/// the limits the tests expect or replace the generated key file.
+pub fn assert_no_server_overrides() {
+    let overrides: Vec<String> = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| name.starts_with("SESSION_JOURNEY_") && name != TEST_POSTGRES_URL_ENV)
+        .collect();
+    assert!(overrides.is_empty(), "unset {overrides:?} before running the tests");
+}
+
+/// Runs `sql` on the SQLite database file `path` directly and returns its one row.
+pub async fn query_sqlite_file<T>(path: &Path, sql: &str) -> T
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+{
+    let mut connection = SqliteConnection::connect(&sqlite_url(path))
+        .await
+        .expect("failed to open the database file");
+    let row: T = sqlx::query_as(sql)
+        .fetch_one(&mut connection)
+        .await
+        .unwrap_or_else(|error| panic!("failed to run {sql}: {error}"));
+    connection.close().await.expect("failed to close the database");
+    row
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
 }
 
 impl std::ops::Deref for TestApp {
@@ -288,6 +301,12 @@ pub struct Visitor {
 }
 
 impl Visitor {
+    /// Returns a browser with its own cookie store for the server at `addr`, which a test may
+    /// move to a new port when it restarts that server.
+    pub fn at(addr: Arc<RwLock<SocketAddr>>) -> Self {
+        Self::new(addr, true)
+    }
+
     fn new(addr: Arc<RwLock<SocketAddr>>, keep_cookies: bool) -> Self {
         let jar = keep_cookies.then(|| Arc::new(Jar::default()));
         let mut builder = reqwest::Client::builder().no_proxy();
@@ -326,8 +345,12 @@ impl Visitor {
 
     /// `POST /api/login` with `{"name": name}`.
     pub async fn login(&self, name: &str) -> Reply {
-        let request = self.request(Method::POST, "/api/login").json(&json!({ "name": name }));
-        send(request).await
+        send(self.login_request(name)).await
+    }
+
+    /// Builds `POST /api/login` with `{"name": name}` without sending it.
+    pub fn login_request(&self, name: &str) -> RequestBuilder {
+        self.request(Method::POST, "/api/login").json(&json!({ "name": name }))
     }
 
     /// Signs in and returns the body with the JWT from its cookie, failing the test unless the
@@ -508,7 +531,12 @@ impl Reply {
 
     /// Returns the value of the JWT cookie that this response sets, if any.
     pub fn token_cookie(&self) -> Option<String> {
-        let header = self.set_cookie(TOKEN_COOKIE)?;
+        self.set_cookie_value(TOKEN_COOKIE)
+    }
+
+    /// Returns the value of cookie `name` that this response sets, if any.
+    pub fn set_cookie_value(&self, name: &str) -> Option<String> {
+        let header = self.set_cookie(name)?;
         let pair = header.split(';').next()?;
         pair.split_once('=').map(|(_, value)| value.to_owned())
     }
@@ -531,20 +559,28 @@ impl Reply {
 /// Sends `request` and reads the whole response. Fails the test on a transport error, a
 /// timeout or a 5xx status other than 503, because no input may make the server fail.
 pub async fn send(request: RequestBuilder) -> Reply {
+    try_send(request).await.expect("the request failed")
+}
+
+/// Like [`send`], but returns the transport error that ended the request instead of failing
+/// the test, for tests that stop the server while requests are in flight.
+pub async fn try_send(request: RequestBuilder) -> reqwest::Result<Reply> {
     let response = tokio::time::timeout(STEP_TIMEOUT, request.send())
         .await
-        .expect("the request timed out")
-        .expect("the request failed");
-    read_reply(response).await
+        .expect("the request timed out")?;
+    try_read_reply(response).await
 }
 
 async fn read_reply(response: reqwest::Response) -> Reply {
+    try_read_reply(response).await.expect("reading the response body failed")
+}
+
+async fn try_read_reply(response: reqwest::Response) -> reqwest::Result<Reply> {
     let status = response.status();
     let headers = response.headers().clone();
     let text = tokio::time::timeout(STEP_TIMEOUT, response.text())
         .await
-        .expect("reading the response body timed out")
-        .expect("reading the response body failed");
+        .expect("reading the response body timed out")?;
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
     let reply = Reply {
         status,
@@ -555,7 +591,7 @@ async fn read_reply(response: reqwest::Response) -> Reply {
     // 503 is the server-wide stream limit. Any other 5xx means the server failed.
     let failed = reply.status.is_server_error() && reply.status != StatusCode::SERVICE_UNAVAILABLE;
     assert!(!failed, "the server returned a 5xx: {reply:?}");
-    reply
+    Ok(reply)
 }
 
 /// Builds the body of `POST /api/simulations`. `modes` is `stateful`, `jwt` or `both`.
@@ -644,6 +680,22 @@ impl EventStream {
         tokio::time::timeout(SIMULATION_TIMEOUT, wait)
             .await
             .expect("the simulation did not end within the timeout")
+    }
+
+    /// Reads events until the server ends the stream and returns them. Fails the test when the
+    /// stream does not end within [`STEP_TIMEOUT`] or breaks off with a transport error rather
+    /// than ending cleanly.
+    pub async fn read_to_end(&mut self) -> Vec<SseEvent> {
+        let read_all = async {
+            let mut events = Vec::new();
+            while let Some(event) = self.read_event().await {
+                events.push(event);
+            }
+            events
+        };
+        tokio::time::timeout(STEP_TIMEOUT, read_all)
+            .await
+            .expect("the live stream did not end within the timeout")
     }
 
     /// Waits for the next `room` event. Fails the test when none arrives within
