@@ -25,6 +25,7 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(settings: Settings) -> Result<(), startup::StartupError> {
+    let shutdown = startup::shutdown_signal();
     let listener = startup::bind(&settings).await?;
     let addr = listener.local_addr().map_err(startup::StartupError::Serve)?;
     let state = startup::build_state(settings).await?;
@@ -36,5 +37,5 @@ async fn run(settings: Settings) -> Result<(), startup::StartupError> {
         "Presenter view: http://{addr}/present\nPresenter key: {}",
         state.presenter_key.expose()
     );
-    startup::serve(listener, state, startup::shutdown_signal()).await
+    startup::serve(listener, state, shutdown).await
 }

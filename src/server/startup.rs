@@ -187,27 +187,34 @@ async fn delete_expired_sessions(store: SqlSessionStore) {
     }
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "failed to listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+/// Returns a future that completes on Ctrl-C or SIGTERM. SIGTERM is caught from this call on,
+/// so a stop that arrives while the server is still starting waits for it to start and then
+/// shuts it down gracefully, rather than killing it.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{signal, SignalKind};
+
+    let terminate = signal(SignalKind::terminate());
+    async move {
+        let terminate = async {
+            match terminate {
+                Ok(mut terminate) => {
+                    terminate.recv().await;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "failed to listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
             }
-            Err(error) => {
-                tracing::error!(%error, "failed to listen for SIGTERM");
+        };
+        let ctrl_c = async {
+            if let Err(error) = tokio::signal::ctrl_c().await {
+                tracing::error!(%error, "failed to listen for Ctrl-C");
                 std::future::pending::<()>().await;
             }
+        };
+        tokio::select! {
+            () = ctrl_c => {},
+            () = terminate => {},
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
     }
 }

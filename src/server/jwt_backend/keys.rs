@@ -112,14 +112,29 @@ pub(super) fn write_owner_only(path: &Path, contents: &[u8]) -> Result<(), KeyEr
         path: path.to_owned(),
         source,
     };
+    // The key is written to a temporary file first and linked into place once it is complete
+    // and synced, so a crash mid-write leaves no partial key file that the next start would
+    // fail to read. The link fails if the key file exists, as `create_new` would.
+    let file_name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
+    let written = write_new_file(&temporary, contents).and_then(|()| std::fs::hard_link(&temporary, path));
+    let _ = std::fs::remove_file(&temporary);
+    written.map_err(io_error)?;
+    if let Some(directory) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+        std::fs::File::open(directory).and_then(|directory| directory.sync_all()).map_err(io_error)?;
+    }
+    Ok(())
+}
+
+/// Creates `path` with mode 0600, writes `contents` and syncs them to disk.
+fn write_new_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(path)
-        .map_err(io_error)?;
-    file.write_all(contents).map_err(io_error)?;
-    file.sync_all().map_err(io_error)
+        .open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
 }
 
 /// Sets the mode of the key file at `path` to 0600 when others could read it.
