@@ -17,7 +17,7 @@ async fn post(visitor: &Visitor, path: &str, body: serde_json::Value) -> Reply {
     send(visitor.request(Method::POST, path).json(&body)).await
 }
 
-/// Joins the room as `name` and returns the summary, failing the test unless it answered 200.
+/// Joins the room as `name` and returns the summary, failing the test unless the status is 200.
 async fn join(visitor: &Visitor, name: &str) -> RoomSummary {
     let reply = post(visitor, "/api/room/participants", json!({ "name": name })).await;
     assert_eq!(reply.status, StatusCode::OK, "{reply:?}");

@@ -33,7 +33,7 @@ pub async fn join_info() -> Result<JoinInfo, CallError> {
     not_in_browser()
 }
 
-/// `GET /api/room/presenter`: whether this browser holds the presenter key.
+/// `GET /api/room/presenter`: returns whether this browser has the presenter key.
 pub async fn is_presenter() -> bool {
     #[cfg(feature = "hydrate")]
     return http::call::<PresenterStatus>("GET", "/api/room/presenter", NO_BODY)

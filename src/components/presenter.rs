@@ -1,6 +1,6 @@
-//! The presenter view at `/present`: the join address and its QR code, the room's live totals
-//! per mode, a chart of the room's DB load, the latest requests of all participants, and, once
-//! the presenter key is entered, the controls for the room's mode, rounds and reset.
+//! The presenter view at `/present`. It shows the join address and its QR code, the room's live
+//! totals per mode, a chart of the room's DB load and the latest requests of all participants.
+//! Once the presenter key is entered, it adds the controls for the room's mode, rounds and reset.
 //!
 //! It is made to be read on a projector: large type, few words, and every number from the
 //! server's stream of room snapshots.
@@ -128,7 +128,7 @@ pub fn Presenter() -> impl IntoView {
     }
 }
 
-/// The latest page requests of all participants, newest first.
+/// Lists the latest page requests of all participants, newest first.
 #[component]
 fn RecentActivity(snapshot: RwSignal<Option<RoomSnapshot>>) -> impl IntoView {
     let recent = move || snapshot.with(|room| room.as_ref().map(|room| room.recent.clone()).unwrap_or_default());
@@ -159,7 +159,7 @@ fn RecentActivity(snapshot: RwSignal<Option<RoomSnapshot>>) -> impl IntoView {
     }
 }
 
-/// The current round in one line at the top, with a countdown by the server's clock.
+/// Shows the current round in one line at the top, with a countdown by the server's clock.
 #[component]
 fn RoundLine(snapshot: RwSignal<Option<RoomSnapshot>>) -> impl IntoView {
     let now = ticking_clock();
@@ -188,7 +188,7 @@ fn RoundLine(snapshot: RwSignal<Option<RoomSnapshot>>) -> impl IntoView {
     }
 }
 
-/// The presenter's controls, or the key form for a browser without the key.
+/// Shows the presenter's controls, or the key form for a browser without the key.
 #[component]
 fn Controls(presenter: RwSignal<bool>, notice: RwSignal<Option<String>>) -> impl IntoView {
     let key = RwSignal::new(String::new());
@@ -288,7 +288,7 @@ fn short_mode(mode: Mode) -> &'static str {
     }
 }
 
-/// The chart's two lines: DB hits per second of each mode over the last minute.
+/// Builds the chart's two lines: DB hits per second of each mode over the last minute.
 fn load_series(snapshot: RwSignal<Option<RoomSnapshot>>) -> Vec<Series> {
     snapshot.with(|room| {
         let samples: &[LoadSample] = room.as_ref().map_or(&[], |room| room.load.as_slice());

@@ -62,8 +62,8 @@ pub fn RoomStatus() -> impl IntoView {
     }
 }
 
-/// The current round's task, this visitor's progress and the time left, while the presenter
-/// runs a round.
+/// Shows the current round's task, this visitor's progress and the time left, while the
+/// presenter runs a round.
 #[component]
 pub fn RoundBanner() -> impl IntoView {
     let state = DashboardState::expect();

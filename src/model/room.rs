@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Mode;
 
-/// The most requests a round can ask of each participant.
+/// The maximum number of page requests a round can request of each participant.
 pub const MAX_ROUND_REQUESTS: u32 = 200;
 
 /// The shortest and longest round, in seconds.
@@ -96,24 +96,24 @@ pub struct JoinInfo {
     pub loopback_only: bool,
 }
 
-/// Body of `POST /api/room/join`.
+/// Body of `POST /api/room/participants`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JoinRequest {
     pub name: String,
 }
 
-/// Body of `POST /api/room/presenter`.
+/// Body of `POST /api/room/presenter/key`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PresenterKeyRequest {
     pub key: String,
 }
 
-/// Response of `GET /api/room/presenter` and `POST /api/room/presenter`.
+/// Response of `GET /api/room/presenter` and `POST /api/room/presenter/key`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresenterStatus {
-    /// Whether this browser holds the presenter key.
+    /// Whether this browser has the presenter key.
     pub presenter: bool,
 }
 

@@ -39,7 +39,7 @@ const RATE_WINDOW_SECS: u64 = 5;
 /// Presenter views that may stream the room at once.
 const MAX_PRESENTER_STREAMS: usize = 16;
 
-/// Why a visitor could not join.
+/// The error of a join past the participant cap, with the cap.
 #[derive(Debug, PartialEq, Eq)]
 pub struct RoomFull(pub usize);
 
@@ -177,8 +177,8 @@ impl Room {
         summary_of(&state, unix_millis())
     }
 
-    /// Starts a round that asks every participant for `requests_each` page requests within
-    /// `seconds`, replacing any round still running.
+    /// Starts a round that requests `requests_each` page requests from every participant
+    /// within `seconds`, replacing any round still running.
     pub fn start_round(&self, requests_each: u32, seconds: u32) -> RoomSummary {
         let now = unix_millis();
         let mut state = self.lock();
@@ -217,12 +217,12 @@ impl Room {
         summary_of(&state, unix_millis())
     }
 
-    /// The room at a glance, now.
+    /// Returns the room at a glance, now.
     pub fn summary(&self) -> RoomSummary {
         summary_of(&self.lock(), unix_millis())
     }
 
-    /// Everything the presenter view shows, now.
+    /// Returns everything the presenter view shows, now.
     pub fn snapshot(&self) -> RoomSnapshot {
         let now = unix_millis();
         let state = self.lock();
@@ -233,12 +233,12 @@ impl Room {
         }
     }
 
-    /// A receiver of the summaries that participants' streams send.
+    /// Returns a receiver of the summaries that participants' streams send.
     pub fn watch_summary(&self) -> watch::Receiver<Arc<RoomSummary>> {
         self.summary.subscribe()
     }
 
-    /// A receiver of the presenter's snapshots.
+    /// Returns a receiver of the presenter's snapshots.
     pub fn watch_snapshot(&self) -> watch::Receiver<Arc<RoomSnapshot>> {
         self.snapshot.subscribe()
     }

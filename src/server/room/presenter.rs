@@ -1,5 +1,5 @@
-//! The presenter key. The server prints it at start; a browser that enters it on `/present`
-//! gets it back as an HttpOnly cookie, which every presenter action then requires.
+//! The presenter key, which the server prints at start. A browser that enters it on `/present`
+//! gets it back as an HttpOnly cookie, and every presenter action requires that cookie.
 
 use axum::http::StatusCode;
 use axum_extra::extract::cookie::{Cookie, SameSite};
@@ -65,13 +65,13 @@ impl PresenterKey {
         Self { value, hash }
     }
 
-    /// The key itself, for the line the server prints at start.
+    /// Returns the key itself, for the line the server prints at start.
     pub fn expose(&self) -> &str {
         &self.value
     }
 
     /// Returns whether `candidate` is the key. Both sides are compared as SHA-256 hashes, so
-    /// the time the comparison takes tells nothing about the key.
+    /// the time the comparison takes reveals nothing about the key.
     pub fn matches(&self, candidate: &str) -> bool {
         let candidate: [u8; 32] = Sha256::digest(candidate.as_bytes()).into();
         candidate == self.hash
@@ -107,7 +107,7 @@ impl PresenterKey {
     }
 }
 
-/// The 403 for a wrong presenter key.
+/// Builds the 403 for a wrong presenter key.
 pub fn invalid_key() -> AppError {
     AppError::client(
         StatusCode::FORBIDDEN,

@@ -59,7 +59,7 @@ pub async fn events(State(state): State<AppState>) -> Result<Sse<impl Stream<Ite
 }
 
 fn room_event(snapshot: &RoomSnapshot) -> Event {
-    // Serializing these plain structs cannot fail; an empty event would be harmless anyway.
+    // These plain structs always serialize. An empty event would be harmless anyway.
     Event::default().event("room").data(serde_json::to_string(snapshot).unwrap_or_default())
 }
 
@@ -110,7 +110,7 @@ fn join_info_for(state: &AppState, headers: &HeaderMap) -> JoinInfo {
     }
 }
 
-/// `POST /api/room/join`: adds the visitor to the room under a display name, or renames it.
+/// `POST /api/room/participants`: adds the visitor to the room under a display name, or renames it.
 pub async fn join(
     State(room): State<Arc<Room>>,
     Extension(visitor): Extension<VisitorId>,
@@ -127,14 +127,14 @@ pub async fn join(
     Ok(Json(summary).into_response())
 }
 
-/// `GET /api/room/presenter`: whether this browser holds the presenter key.
+/// `GET /api/room/presenter`: whether this browser has the presenter key.
 pub async fn presenter_status(State(state): State<AppState>, cookies: CookieJar) -> Json<PresenterStatus> {
     Json(PresenterStatus {
         presenter: state.presenter_key.is_presenter(&cookies),
     })
 }
 
-/// `POST /api/room/presenter`: checks the presenter key and, when it matches, sets it as an
+/// `POST /api/room/presenter/key`: checks the presenter key and, when it matches, sets it as an
 /// HttpOnly cookie for the room's API.
 pub async fn presenter_sign_in(
     State(state): State<AppState>,
@@ -161,8 +161,8 @@ pub async fn set_mode(
     Ok(with_log_message(Json(summary).into_response(), message))
 }
 
-/// `POST /api/room/rounds`: starts a timed round that asks every participant for a number of
-/// page requests.
+/// `POST /api/room/rounds`: starts a timed round that requests a number of page requests from
+/// every participant.
 pub async fn start_round(
     State(state): State<AppState>,
     cookies: CookieJar,
