@@ -45,3 +45,36 @@ test("keyboard-only sign-in and requests", async ({ page }) => {
   await expectPageLine(jwtLine, { status: 200, mode: "jwt", queries: 0 });
   await dashboard.expectCounters({ dbHits: 1, stateful: 1, jwt: 1 });
 });
+
+test("shortcut keys request a page and switch the mode", async ({ page }) => {
+  const dashboard = new Dashboard(page);
+  await dashboard.open();
+  await dashboard.signIn();
+  // Shortcuts work wherever the focus is, unless it is in a form field.
+  await page.locator("body").click({ position: { x: 5, y: 5 } });
+
+  await page.keyboard.press("j");
+  await expect(dashboard.byTestId("current-mode")).toHaveText(JWT_LABEL);
+  const jwtLine = await dashboard.expectNewLogLine(() => page.keyboard.press("r"));
+  await expectPageLine(jwtLine, { status: 200, mode: "jwt", queries: 0 });
+
+  await page.keyboard.press("s");
+  await expect(dashboard.byTestId("current-mode")).toHaveText("Traditional (Stateful)");
+  await expect(dashboard.requestButton).toHaveAttribute("aria-busy", "false");
+  const statefulLine = await dashboard.expectNewLogLine(() => page.keyboard.press("R"));
+  await expectPageLine(statefulLine, { status: 200, mode: "stateful", queries: 1 });
+  await dashboard.expectCounters({ dbHits: 1, stateful: 1, jwt: 1 });
+});
+
+test("letters typed into a field are not shortcuts", async ({ page }) => {
+  const dashboard = new Dashboard(page);
+  await dashboard.open();
+  const before = await dashboard.logLines.count();
+
+  await dashboard.byTestId("name-input").fill("");
+  await dashboard.byTestId("name-input").pressSequentially("rjs");
+
+  await expect(dashboard.byTestId("name-input")).toHaveValue("rjs");
+  await expect(dashboard.byTestId("current-mode")).toHaveText("Traditional (Stateful)");
+  await expect(dashboard.logLines).toHaveCount(before);
+});
