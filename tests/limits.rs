@@ -19,7 +19,7 @@ const LOOPBACK_SECRET_HEADER: &str = "x-session-journey-loopback";
 const STATEFUL_ORDERS: &str = "/api/stateful/pages/orders";
 
 /// Sends a request that no limit counts, so that the visitor has its cookie before the
-/// limited requests: requests without one are counted by address instead.
+/// limited requests, because requests without one are counted by address.
 async fn take_visitor_cookie(visitor: &Visitor) {
     assert_eq!(visitor.get("/api/stats").await.status, StatusCode::OK);
 }
@@ -387,27 +387,27 @@ Content-Length: 40\r\n\r\n{\"name\": ";
 #[tokio::test]
 async fn connections_past_cap_are_closed() {
     let app = TestApp::spawn_with(&["--max-connections", "2"]).await;
-    let held = [
+    let open_connections = [
         TcpStream::connect(app.addr).await.expect("failed to connect"),
         TcpStream::connect(app.addr).await.expect("failed to connect"),
     ];
-    let mut refused = TcpStream::connect(app.addr).await.expect("failed to connect");
+    let mut over_cap = TcpStream::connect(app.addr).await.expect("failed to connect");
     let connected = Instant::now();
 
-    let (received, closed) = read_until_closed(&mut refused).await;
+    let (received, closed) = read_until_closed(&mut over_cap).await;
 
     assert!(received.is_empty());
-    // The header read timeout is 10 s, so an earlier close is the connection cap.
+    // The header read timeout is 15 s, so an earlier close is the connection cap.
     assert!(closed - connected < Duration::from_secs(5), "closed after {:?}", closed - connected);
 
-    drop(held);
+    drop(open_connections);
     let deadline = Instant::now() + STEP_TIMEOUT;
     loop {
         let attempt = app.cookieless().client.get(app.url("/healthz")).send().await;
         if attempt.is_ok_and(|response| response.status() == StatusCode::OK) {
             break;
         }
-        assert!(Instant::now() < deadline, "no connection was accepted after the held ones closed");
+        assert!(Instant::now() < deadline, "no connection was accepted after the open ones closed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -116,8 +116,9 @@ pub struct Settings {
     pub max_participants: usize,
 
     /// Page requests one browser may send a minute, counting page routes, the services
-    /// fan-out and direct service requests; 0 turns the limit off (for load tests). A person
-    /// clicking Request Page as fast as they can sends about 5 a second for a few seconds.
+    /// fan-out and direct service requests; 0 turns the limit off for load tests. The Request
+    /// Page button sends one request at a time, so by estimate a person sends at most about 5 a
+    /// second, and only for a few seconds.
     #[arg(long, env = "SESSION_JOURNEY_PAGE_LIMIT_PER_MINUTE", default_value_t = 300)]
     pub page_limit_per_minute: u32,
 
@@ -167,19 +168,24 @@ pub struct Settings {
     pub max_running_virtual_users: u32,
 
     /// Time a client has to send a request's headers, in seconds, and the time an idle
-    /// keep-alive connection stays open. Slower connections are closed.
-    #[arg(long, env = "SESSION_JOURNEY_HEADER_READ_TIMEOUT_SECS", default_value_t = 10,
+    /// keep-alive connection stays open. Slower connections are closed. Keep it above the
+    /// simulator's 10 s maximum think time, so that a virtual user's idle connection is still
+    /// open for its next request.
+    #[arg(long, env = "SESSION_JOURNEY_HEADER_READ_TIMEOUT_SECS", default_value_t = 15,
           value_parser = clap::value_parser!(u64).range(1..=300))]
     pub header_read_timeout_secs: u64,
 
     /// Time the server waits for the next part of a request body, in seconds, before it
-    /// answers 408.
+    /// responds with 408.
     #[arg(long, env = "SESSION_JOURNEY_BODY_READ_TIMEOUT_SECS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=300))]
     pub body_read_timeout_secs: u64,
 
     /// Maximum number of open connections. Connections past it are closed as soon as they
-    /// are accepted.
+    /// are accepted. The loopback connections of the simulator's virtual users count too.
+    ///
+    /// NOTE: each connection is a file descriptor, and a virtual user's client holds a second
+    /// one, so the process's open-file limit (`ulimit -n`) must be well above this cap.
     #[arg(long, env = "SESSION_JOURNEY_MAX_CONNECTIONS", default_value_t = 2_048,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,

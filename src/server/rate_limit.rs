@@ -69,7 +69,7 @@ impl LimitedAction {
         }
     }
 
-    /// The requests the limit counts, in words.
+    /// Returns the requests the limit counts, in words.
     fn noun(self) -> &'static str {
         match self {
             Self::Page => "page requests",
@@ -89,7 +89,7 @@ impl LimitedAction {
     }
 }
 
-/// What a limiter counts requests by.
+/// The key that a limiter counts requests by.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum RateKey {
     Visitor(VisitorId),
@@ -181,7 +181,8 @@ impl RateLimits {
 }
 
 /// Middleware that applies the rate limits. A request with the right loopback secret passes
-/// unlimited. The secret header is removed before the request goes on, so no handler sees it.
+/// unlimited. The secret header is removed before the request goes on, so no handler can read
+/// or forward it.
 pub async fn limit_rate(
     State(state): State<AppState>,
     Extension(visitor): Extension<VisitorId>,

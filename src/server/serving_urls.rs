@@ -37,8 +37,8 @@ pub fn announce(bound: SocketAddr) {
 /// (name, address) pairs: one URL per usable non-loopback address, then the loopback URL, when
 /// `bound` is a wildcard address, and otherwise the URL of `bound` alone.
 ///
-/// NOTE: on `::` the IPv4 addresses are listed too, which holds while the system accepts IPv4
-/// on IPv6 sockets (Linux's default, `net.ipv6.bindv6only = 0`).
+/// NOTE: on `::` the IPv4 addresses are listed too. They work only while the system accepts
+/// IPv4 on IPv6 sockets (Linux's default, `net.ipv6.bindv6only = 0`).
 pub fn serving_urls(bound: SocketAddr, interfaces: &[(String, IpAddr)]) -> Vec<ServingUrl> {
     let port = bound.port();
     let url = |ip: IpAddr| format!("http://{}", SocketAddr::new(ip, port));

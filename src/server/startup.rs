@@ -186,7 +186,7 @@ pub async fn serve(
             },
             () = shutdown.as_mut() => break,
         };
-        // Past the cap a connection is closed at once rather than left waiting: a waiting
+        // Past the cap a connection is closed at once rather than left waiting. A waiting
         // accept loop would leave new visitors hanging in the listen backlog behind slow
         // clients, while a closed connection fails at once and the browser can retry.
         let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
@@ -222,8 +222,8 @@ pub async fn serve(
     Ok(())
 }
 
-/// Waits after an accept error other than a connection reset, which is most often the
-/// process running out of file descriptors, as `axum::serve` does.
+/// Waits 1 s after an accept error other than a reset connection, such as EMFILE when the
+/// process runs out of file descriptors, as `axum::serve` does.
 async fn handle_accept_error(error: std::io::Error) {
     use std::io::ErrorKind;
     if matches!(
@@ -236,7 +236,8 @@ async fn handle_accept_error(error: std::io::Error) {
     tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
-/// Connections closed at the connection cap, logged at most once per [`REFUSED_LOG_EVERY`].
+/// A count of the connections closed at the connection cap, for a log line at most once per
+/// [`REFUSED_LOG_EVERY`].
 #[derive(Default)]
 struct RefusedConnections {
     since_log: u64,
