@@ -12,8 +12,11 @@ pub struct ServingUrl {
     pub interface: String,
 }
 
-/// Logs the URLs of a server listening on `bound`, with `tracing` and on standard output.
+/// Logs the URLs of a server listening on `bound`, with `tracing` and on standard output. The
+/// first line, "Session Journey is serving http://{bound}", keeps its form for scripts that
+/// wait for it.
 pub fn announce(bound: SocketAddr) {
+    tracing::info!("Session Journey is serving http://{bound}");
     let interfaces = if bound.ip().is_unspecified() {
         match if_addrs::get_if_addrs() {
             Ok(interfaces) => interfaces.into_iter().map(|interface| (interface.name.clone(), interface.ip())).collect(),
@@ -26,9 +29,9 @@ pub fn announce(bound: SocketAddr) {
         Vec::new()
     };
     let urls = serving_urls(bound, &interfaces);
-    println!("Session Journey is serving:");
+    println!("Open Session Journey at:");
     for url in &urls {
-        tracing::info!(url = %url.url, interface = %url.interface, "serving");
+        tracing::info!(url = %url.url, interface = %url.interface, "open Session Journey at");
         println!("  {}  ({})", url.url, url.interface);
     }
 }
