@@ -117,13 +117,13 @@ pub struct Settings {
 
     /// Page requests one browser may send a minute, counting page routes, the services
     /// fan-out and direct service requests; 0 turns the limit off for load tests. The Request
-    /// Page button sends one request at a time, so by estimate a person sends at most about 5 a
-    /// second, and only for a few seconds.
-    #[arg(long, env = "SESSION_JOURNEY_PAGE_LIMIT_PER_MINUTE", default_value_t = 300)]
+    /// Page button sends one request at a time, so by estimate a person clicking as fast as
+    /// they can, as in a workshop round of up to 200 requests, sends under 10 a second.
+    #[arg(long, env = "SESSION_JOURNEY_PAGE_LIMIT_PER_MINUTE", default_value_t = 600)]
     pub page_limit_per_minute: u32,
 
     /// Page requests one browser may send at once before the per-minute rate applies.
-    #[arg(long, env = "SESSION_JOURNEY_PAGE_LIMIT_BURST", default_value_t = 60,
+    #[arg(long, env = "SESSION_JOURNEY_PAGE_LIMIT_BURST", default_value_t = 100,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub page_limit_burst: u32,
 
