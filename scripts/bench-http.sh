@@ -74,8 +74,9 @@ stop_server() {
 trap stop_server EXIT
 
 log "starting $BINARY on 127.0.0.1:$PORT (log: $work_dir/server.log)"
+# wrk sends every request as one visitor, so the per-visitor page limit is turned off.
 "${server_cpu[@]}" "$BINARY" --addr "127.0.0.1:$PORT" --data-dir "$work_dir/data" \
-  --leptos-config Leptos.toml >"$work_dir/server.log" 2>&1 &
+  --leptos-config Leptos.toml --page-limit-per-minute 0 >"$work_dir/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do
   curl -sf "$BASE_URL/healthz" >/dev/null 2>&1 && break

@@ -30,7 +30,7 @@ async fn run(settings: Settings) -> Result<(), startup::StartupError> {
     let addr = listener.local_addr().map_err(startup::StartupError::Serve)?;
     let state = startup::build_state(settings).await?;
     tracing::info!(data_dir = %state.settings.data_dir.display(), "data directory ready");
-    tracing::info!("Session Journey is serving http://{addr}");
+    session_journey::server::serving_urls::announce(addr);
     // The key goes to standard output only, not to the log, because it unlocks the
     // presenter's actions.
     println!(

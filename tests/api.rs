@@ -6,6 +6,7 @@ mod common;
 mod attack_lab;
 mod bad_input;
 mod jwt_attacks;
+mod limits;
 mod hardening;
 mod live_stream;
 mod pages;

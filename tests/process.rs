@@ -373,8 +373,19 @@ async fn sign_in_loop(addr: Arc<RwLock<SocketAddr>>, worker: usize, load: Arc<Lo
 async fn sigkill_keeps_database_and_credentials() {
     // The simulated latency keeps each stateful page and sign-in in the server for 50 ms, so
     // that requests are in flight when the kill arrives. The long token lifetime keeps the
-    // pre-kill JWTs valid however slow the restart.
-    let mut server = ServerProcess::start(&["--simulated-db-latency-ms", "50", "--jwt-ttl-secs", "3600"]).await;
+    // pre-kill JWTs valid however slow the restart. The load loops send as fast as they can,
+    // from one browser each, so the page and sign-in rate limits are turned off.
+    let mut server = ServerProcess::start(&[
+        "--simulated-db-latency-ms",
+        "50",
+        "--jwt-ttl-secs",
+        "3600",
+        "--page-limit-per-minute",
+        "0",
+        "--sign-in-limit-per-minute",
+        "0",
+    ])
+    .await;
     let key_file = server.data_dir().join(KEY_FILE);
     let key = std::fs::read(&key_file).expect("the server wrote no key file");
 

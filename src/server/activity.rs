@@ -6,12 +6,12 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Extension;
 
 use crate::model::{LogLine, Mode, Statement};
 use crate::server::db_hits::QueryRecorder;
-use crate::server::error::ErrorDetails;
+use crate::server::error::{AppError, ErrorDetails};
 use crate::server::live_stream::LiveHub;
 use crate::server::room::Room;
 use crate::server::visitor::VisitorId;
@@ -122,6 +122,18 @@ pub async fn record_activity(
             let line = LogLine { counted: true, ..line };
             context.hub.record_token_refresh(&visitor, db_hits, line);
         }
+    }
+    response
+}
+
+/// Returns `error` as a response and records it as a line in the visitor's live log, for
+/// middleware that rejects a request before the activity layer sees it.
+pub fn reject_and_log(hub: &LiveHub, visitor: &VisitorId, method: &str, path: &str, error: AppError) -> Response {
+    let status = error.status().as_u16();
+    let response = error.into_response();
+    if let Some(ErrorDetails(error)) = response.extensions().get::<ErrorDetails>() {
+        let message = format!("{}: {}", error.error, error.reason);
+        hub.record_other_request(visitor, log_line(method, path, status, 0, message));
     }
     response
 }

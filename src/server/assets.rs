@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, Response, StatusCode};
+use axum::handler::HandlerWithoutStateExt;
+use axum::http::{header, HeaderValue, Method, Response, StatusCode, Uri};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::Router;
 use leptos::config::LeptosOptions;
@@ -17,6 +18,8 @@ use tower::ServiceBuilder;
 use tower_http::services::fs::ServeFileSystemResponseBody;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::server::error::{shorten, AppError};
 
 /// Cache policy for file names that carry a content hash (cargo-leptos `hash-files`), which
 /// change whenever the content does.
@@ -49,7 +52,9 @@ where
 
     let serve_dir = ServeDir::new(&directory)
         .precompressed_br()
-        .precompressed_gzip();
+        .precompressed_gzip()
+        .call_fallback_on_method_not_allowed(true)
+        .fallback(file_not_found.into_service());
     // nest_service strips the route from the path, so these layers see `/{file name}`.
     let service = ServiceBuilder::new()
         .layer(from_fn_with_state(Arc::new(directory), skip_stale_copies))
@@ -68,6 +73,22 @@ where
         ))
         .service(serve_dir);
     Router::new().nest_service(&route, service)
+}
+
+/// JSON 404 for a missing file, or 405 for a method other than GET and HEAD.
+async fn file_not_found(method: Method, uri: Uri) -> AppError {
+    if method != Method::GET && method != Method::HEAD {
+        return AppError::client(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "the bundle's files accept only GET and HEAD",
+        );
+    }
+    AppError::client(
+        StatusCode::NOT_FOUND,
+        "file_not_found",
+        format!("the bundle has no file {:?}", shorten(uri.path())),
+    )
 }
 
 /// Removes Accept-Encoding from a request for a file that has a `.br` or `.gz` copy older

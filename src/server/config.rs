@@ -114,6 +114,81 @@ pub struct Settings {
     /// Participants the room admits; a visitor past it cannot join.
     #[arg(long, env = "SESSION_JOURNEY_MAX_PARTICIPANTS", default_value_t = 300)]
     pub max_participants: usize,
+
+    /// Page requests one browser may send a minute, counting page routes, the services
+    /// fan-out and direct service requests; 0 turns the limit off for load tests. The Request
+    /// Page button sends one request at a time, so by estimate a person clicking as fast as
+    /// they can, as in a workshop round of up to 200 requests, sends under 10 a second.
+    #[arg(long, env = "SESSION_JOURNEY_PAGE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    pub page_limit_per_minute: u32,
+
+    /// Page requests one browser may send at once before the per-minute rate applies.
+    #[arg(long, env = "SESSION_JOURNEY_PAGE_LIMIT_BURST", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub page_limit_burst: u32,
+
+    /// Sign-ins (`POST /api/login`) one browser may send a minute; 0 turns the limit off.
+    #[arg(long, env = "SESSION_JOURNEY_SIGN_IN_LIMIT_PER_MINUTE", default_value_t = 10)]
+    pub sign_in_limit_per_minute: u32,
+
+    /// Sign-ins one browser may send at once before the per-minute rate applies.
+    #[arg(long, env = "SESSION_JOURNEY_SIGN_IN_LIMIT_BURST", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub sign_in_limit_burst: u32,
+
+    /// Simulation starts (`POST /api/simulations`) one browser may send a minute; 0 turns the
+    /// limit off.
+    #[arg(long, env = "SESSION_JOURNEY_SIMULATION_START_LIMIT_PER_MINUTE", default_value_t = 6)]
+    pub simulation_start_limit_per_minute: u32,
+
+    /// Simulation starts one browser may send at once before the per-minute rate applies.
+    #[arg(long, env = "SESSION_JOURNEY_SIMULATION_START_LIMIT_BURST", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub simulation_start_limit_burst: u32,
+
+    /// Attack-lab runs (`POST /api/attacks/{id}`) one browser may send a minute; 0 turns the
+    /// limit off.
+    #[arg(long, env = "SESSION_JOURNEY_ATTACK_LIMIT_PER_MINUTE", default_value_t = 60)]
+    pub attack_limit_per_minute: u32,
+
+    /// Attack-lab runs one browser may send at once before the per-minute rate applies. The
+    /// default covers running every attack of the lab in a row.
+    #[arg(long, env = "SESSION_JOURNEY_ATTACK_LIMIT_BURST", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub attack_limit_burst: u32,
+
+    /// Maximum number of traffic simulations running at once across all visitors.
+    #[arg(long, env = "SESSION_JOURNEY_MAX_RUNNING_SIMULATIONS", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_running_simulations: u32,
+
+    /// Maximum number of virtual users across all running simulations.
+    #[arg(long, env = "SESSION_JOURNEY_MAX_RUNNING_VIRTUAL_USERS", default_value_t = 500,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_running_virtual_users: u32,
+
+    /// Time a client has to send a request's headers, in seconds, and the time an idle
+    /// keep-alive connection stays open. Slower connections are closed. Keep it above the
+    /// simulator's 10 s maximum think time, so that a virtual user's idle connection is still
+    /// open for its next request.
+    #[arg(long, env = "SESSION_JOURNEY_HEADER_READ_TIMEOUT_SECS", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub header_read_timeout_secs: u64,
+
+    /// Time the server waits for the next part of a request body, in seconds, before it
+    /// responds with 408.
+    #[arg(long, env = "SESSION_JOURNEY_BODY_READ_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub body_read_timeout_secs: u64,
+
+    /// Maximum number of open connections. Connections past it are closed as soon as they
+    /// are accepted. The loopback connections of the simulator's virtual users count too.
+    ///
+    /// NOTE: each connection is a file descriptor, and a virtual user's client holds a second
+    /// one, so the process's open-file limit (`ulimit -n`) must be well above this cap.
+    #[arg(long, env = "SESSION_JOURNEY_MAX_CONNECTIONS", default_value_t = 2_048,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
 }
 
 /// Environment variable with an HS256 signing secret of at least 32 bytes. When unset, a key

@@ -154,6 +154,13 @@ where
 }
 
 fn json_rejection(rejection: JsonRejection) -> AppError {
+    if is_body_timeout(&rejection) {
+        return AppError::client(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            "the rest of the request body did not arrive in time; send the whole body at once",
+        );
+    }
     let status = rejection.status();
     let code = match &rejection {
         JsonRejection::JsonDataError(_) => "invalid_field",
@@ -163,4 +170,17 @@ fn json_rejection(rejection: JsonRejection) -> AppError {
         _ => "invalid_body",
     };
     AppError::client(status, code, rejection.body_text())
+}
+
+/// Returns whether `rejection` comes from `RequestBodyTimeoutLayer` (the body stopped arriving),
+/// by looking for its error in the source chain.
+fn is_body_timeout(rejection: &JsonRejection) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(error) = source {
+        if error.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
 }

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Extension;
 
-use crate::server::activity::log_line;
-use crate::server::error::{AppError, ErrorDetails};
+use crate::server::activity::reject_and_log;
+use crate::server::error::AppError;
 use crate::server::live_stream::LiveHub;
 use crate::server::visitor::VisitorId;
 
@@ -23,13 +23,33 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024;
 /// middleware runs, so only sizes between the two limits get the JSON reason.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
-/// Middleware that rejects requests whose headers exceed [`MAX_HEADER_BYTES`] with a 431.
+/// Maximum number of request headers. A request with more gets a JSON 431 from
+/// [`limit_header_size`].
+pub const MAX_HEADER_COUNT: usize = 100;
+
+/// The number of headers hyper parses before it rejects a request itself, set in
+/// `startup::serve`.
+///
+/// NOTE: past this count hyper answers a bare 431 with no body, before any middleware runs.
+pub const HYPER_MAX_HEADERS: usize = 512;
+
+/// Middleware that rejects requests with more than [`MAX_HEADER_COUNT`] headers or whose
+/// headers exceed [`MAX_HEADER_BYTES`] with a 431.
 pub async fn limit_header_size(
     State(hub): State<Arc<LiveHub>>,
     Extension(visitor): Extension<VisitorId>,
     request: Request,
     next: Next,
 ) -> Response {
+    let count = request.headers().len();
+    if count > MAX_HEADER_COUNT {
+        let error = AppError::client(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "too_many_headers",
+            format!("the request has {count} headers; the limit is {MAX_HEADER_COUNT}"),
+        );
+        return reject_and_log(&hub, &visitor, request.method().as_str(), request.uri().path(), error);
+    }
     let size: usize = request
         .headers()
         .iter()
@@ -39,16 +59,10 @@ pub async fn limit_header_size(
         return next.run(request).await;
     }
 
-    let response = AppError::client(
+    let error = AppError::client(
         StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         "headers_too_large",
         format!("the request headers have {size} bytes; the limit is {MAX_HEADER_BYTES}"),
-    )
-    .into_response();
-    if let Some(ErrorDetails(error)) = response.extensions().get::<ErrorDetails>() {
-        let message = format!("{}: {}", error.error, error.reason);
-        let line = log_line(request.method().as_str(), request.uri().path(), 431, 0, message);
-        hub.record_other_request(&visitor, line);
-    }
-    response
+    );
+    reject_and_log(&hub, &visitor, request.method().as_str(), request.uri().path(), error)
 }

@@ -1,11 +1,13 @@
 //! `build_router`: the whole HTTP surface, shared by `main` and the integration tests.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::model::Mode;
@@ -103,6 +105,10 @@ pub fn build_router(state: AppState) -> Router {
         .merge(assets::pkg_router(&state.leptos_options))
         .merge(site::site_router(&state.leptos_options))
         .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
+        // NOTE: the body timeout restarts with every part of the body that arrives, so a client
+        // that sends a byte just within each timeout keeps its request open, up to the 4 KiB limit.
+        .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(state.settings.body_read_timeout_secs)))
+        .layer(from_fn_with_state(state.clone(), crate::server::rate_limit::limit_rate))
         .layer(from_fn_with_state(Arc::clone(&state.hub), limits::limit_header_size))
         .layer(from_fn_with_state(state.settings.secure_cookies, visitor::ensure_visitor))
         .layer(from_fn(csrf::reject_cross_origin));

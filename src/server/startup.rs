@@ -2,6 +2,16 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
 
 use leptos::config::get_configuration;
 use tokio::net::TcpListener;
@@ -14,9 +24,11 @@ use crate::server::room::presenter::PresenterKey;
 use crate::server::room::Room;
 use crate::server::router::build_router;
 use crate::server::session_backend::SqlSessionStore;
-use crate::server::simulator::SimulationRegistry;
+use crate::server::loopback::LoopbackSecret;
+use crate::server::rate_limit::RateLimits;
+use crate::server::simulator::{ServerWideLimits, SimulationRegistry};
 use crate::server::state::AppState;
-use crate::server::db;
+use crate::server::{db, limits, rate_limit};
 
 /// How often expired sessions are deleted.
 const SESSION_CLEANUP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
@@ -77,6 +89,11 @@ pub async fn build_state(settings: Settings) -> Result<AppState, StartupError> {
     let room = Room::new(settings.max_participants);
     let (settings_max_users, settings_max_requests) =
         (settings.max_simulation_users, settings.max_simulation_requests);
+    let server_wide = ServerWideLimits {
+        max_running: settings.max_running_simulations,
+        max_running_users: settings.max_running_virtual_users,
+    };
+    let rate_limits = RateLimits::from_settings(&settings);
 
     Ok(AppState {
         settings: Arc::new(settings),
@@ -88,10 +105,13 @@ pub async fn build_state(settings: Settings) -> Result<AppState, StartupError> {
         simulations: Arc::new(SimulationRegistry::new(
             settings_max_users,
             settings_max_requests,
+            server_wide,
         )),
         room: Arc::new(room),
         presenter_key: Arc::new(presenter_key),
         local_addr: Arc::default(),
+        loopback_secret: Arc::new(LoopbackSecret::generate()),
+        rate_limits: Arc::new(rate_limits),
     })
 }
 
@@ -120,8 +140,12 @@ fn build_jwt_backend(settings: &Settings) -> Result<JwtBackend, StartupError> {
     Ok(jwt)
 }
 
-/// Serves `state` on `listener` until `shutdown` completes, then closes the live streams and
-/// lets in-flight requests finish.
+/// Serves `state` on `listener` until `shutdown` completes, then cancels the simulations,
+/// closes the live streams and lets in-flight requests finish.
+///
+/// This is a hyper-util accept loop rather than `axum::serve`, because `axum::serve` cannot
+/// set hyper's header read timeout, so a client that sends its headers slowly could hold a
+/// connection for as long as it likes.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -134,21 +158,114 @@ pub async fn serve(
     let simulations = Arc::clone(&state.simulations);
     let cleanup = tokio::spawn(delete_expired_sessions(state.session_store.clone()));
     let room_publisher = tokio::spawn(Arc::clone(&state.room).publish());
+    let limiter_cleanup = tokio::spawn(clean_up_rate_limits(Arc::clone(&state.rate_limits)));
+    let header_read_timeout = Duration::from_secs(state.settings.header_read_timeout_secs);
+    let connections = Arc::new(Semaphore::new(state.settings.max_connections as usize));
     let app = build_router(state);
 
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: closing live streams, finishing open requests");
-            simulations.cancel_all();
-            hub.close_streams();
-        })
-        .await
-        .map_err(StartupError::Serve);
+    // Browsers speak HTTP/2 only over TLS, and this server speaks plain HTTP, so HTTP/2 with
+    // prior knowledge would serve no browser while skipping the HTTP/1 header timeout.
+    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout)
+        .max_headers(limits::HYPER_MAX_HEADERS);
+    let graceful = GracefulShutdown::new();
+    let mut refused = RefusedConnections::default();
+    let mut shutdown = std::pin::pin!(shutdown);
+
+    loop {
+        let (stream, remote_addr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    handle_accept_error(error).await;
+                    continue;
+                }
+            },
+            () = shutdown.as_mut() => break,
+        };
+        // Past the cap a connection is closed at once rather than left waiting. A waiting
+        // accept loop would leave new visitors hanging in the listen backlog behind slow
+        // clients, while a closed connection fails at once and the browser can retry.
+        let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
+            drop(stream);
+            refused.count();
+            continue;
+        };
+        let app = app.clone();
+        let service = TowerToHyperService::new(tower::service_fn(move |request: hyper::Request<Incoming>| {
+            let mut request = request.map(axum::body::Body::new);
+            request.extensions_mut().insert(ConnectInfo(remote_addr));
+            app.clone().oneshot(request)
+        }));
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, %remote_addr, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+
+    drop(listener);
+    tracing::info!("shutting down: closing live streams, finishing open requests");
+    simulations.cancel_all();
+    hub.close_streams();
+    graceful.shutdown().await;
     cleanup.abort();
     room_publisher.abort();
+    limiter_cleanup.abort();
     tracing::info!("server stopped");
-    result
+    Ok(())
+}
+
+/// Waits 1 s after an accept error other than a reset connection, such as EMFILE when the
+/// process runs out of file descriptors, as `axum::serve` does.
+async fn handle_accept_error(error: std::io::Error) {
+    use std::io::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::ConnectionRefused | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(%error, "failed to accept a connection; retrying in 1 s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+/// A count of the connections closed at the connection cap, for a log line at most once per
+/// [`REFUSED_LOG_EVERY`].
+#[derive(Default)]
+struct RefusedConnections {
+    since_log: u64,
+    last_log: Option<Instant>,
+}
+
+/// Interval of the log line about connections closed at the cap.
+const REFUSED_LOG_EVERY: Duration = Duration::from_secs(10);
+
+impl RefusedConnections {
+    fn count(&mut self) {
+        self.since_log += 1;
+        let due = self.last_log.is_none_or(|last| last.elapsed() >= REFUSED_LOG_EVERY);
+        if due {
+            tracing::warn!(closed = self.since_log, "connection limit reached: closed new connections at once");
+            self.since_log = 0;
+            self.last_log = Some(Instant::now());
+        }
+    }
+}
+
+async fn clean_up_rate_limits(limits: Arc<RateLimits>) {
+    let mut interval = tokio::time::interval(rate_limit::CLEANUP_EVERY);
+    interval.tick().await;
+    loop {
+        interval.tick().await;
+        limits.clean_up();
+    }
 }
 
 /// Binds `settings.addr`.

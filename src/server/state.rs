@@ -9,6 +9,8 @@ use leptos::config::LeptosOptions;
 use crate::server::config::Settings;
 use crate::server::jwt_backend::JwtBackend;
 use crate::server::live_stream::LiveHub;
+use crate::server::loopback::LoopbackSecret;
+use crate::server::rate_limit::RateLimits;
 use crate::server::db::Database;
 use crate::server::room::presenter::PresenterKey;
 use crate::server::room::Room;
@@ -28,6 +30,9 @@ pub struct AppState {
     pub presenter_key: Arc<PresenterKey>,
     /// The address the server listens on, known once it is bound.
     pub local_addr: Arc<OnceLock<SocketAddr>>,
+    /// The secret that exempts the server's own loopback requests from the rate limits.
+    pub loopback_secret: Arc<LoopbackSecret>,
+    pub rate_limits: Arc<RateLimits>,
 }
 
 impl AppState {

@@ -45,6 +45,11 @@ impl VisitorId {
     }
 }
 
+/// Request extension present when the request had no valid visitor cookie, so that its
+/// [`VisitorId`] was issued for this request alone.
+#[derive(Clone, Copy, Debug)]
+pub struct IssuedVisitor;
+
 /// Middleware that puts the request's [`VisitorId`] into its extensions, issuing a new ID
 /// (and cookie) when the request has none or a malformed one. The state says whether cookies
 /// are marked Secure.
@@ -63,6 +68,9 @@ pub async fn ensure_visitor(
     };
 
     request.extensions_mut().insert(visitor.clone());
+    if is_new {
+        request.extensions_mut().insert(IssuedVisitor);
+    }
     let mut response = next.run(request).await;
 
     if is_new {

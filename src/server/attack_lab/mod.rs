@@ -20,7 +20,7 @@ use crate::model::{ApiError, AttackResult, AttackSummary};
 use crate::server::activity::RequestOutcome;
 use crate::server::error::{shorten, ApiPath, AppError};
 use crate::server::jwt_backend::token_from_request;
-use crate::server::loopback::{local_target, loopback_addr};
+use crate::server::loopback::{self, local_target, loopback_addr, LoopbackSecret};
 use crate::server::revocation;
 use crate::server::state::AppState;
 use crate::server::visitor::{VisitorId, VISITOR_COOKIE};
@@ -78,7 +78,7 @@ pub async fn run(
     // A crafted token that keeps the real signature, with the inspector's header and payload,
     // would let the page's scripts rebuild the real token, so its signature is withheld too.
     let reuses_signature = signature_of(&token) == signature_of(original);
-    let result = send_over_loopback(&url, &visitor, attack, token, reuses_signature).await?;
+    let result = send_over_loopback(&url, &visitor, attack, token, reuses_signature, &state.loopback_secret).await?;
     tracing::info!(
         attack = attack.id,
         visitor = visitor.short(),
@@ -109,13 +109,9 @@ async fn send_over_loopback(
     attack: &Attack,
     token: String,
     reuses_signature: bool,
+    secret: &LoopbackSecret,
 ) -> Result<AttackResult, AppError> {
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(LOOPBACK_TIMEOUT)
-        .build()
-        .map_err(|error| AppError::Internal(format!("failed to build the loopback client: {error}")))?;
+    let client = loopback::client(secret, LOOPBACK_TIMEOUT)?;
     let response = client
         .get(url)
         .header(header::AUTHORIZATION, format!("Bearer {token}"))

@@ -10,12 +10,12 @@ use axum::{Extension, Json};
 use axum_extra::extract::CookieJar;
 use jsonwebtoken::Algorithm;
 
-use super::{loopback_client, need_public_key, ServiceReply, DB_QUERIES_HEADER, SERVICES};
+use super::{need_public_key, ServiceReply, DB_QUERIES_HEADER, LOOPBACK_TIMEOUT, SERVICES};
 use crate::model::{ApiError, Mode, ServiceCall, ServicesResponse};
 use crate::server::activity::{micros_since, RequestOutcome};
 use crate::server::error::{ApiPath, AppError};
 use crate::server::jwt_backend::token_from_request;
-use crate::server::loopback::{local_target, loopback_addr};
+use crate::server::loopback::{self, local_target, loopback_addr};
 use crate::server::pages::{page_not_found, page_title};
 use crate::server::session_backend::SESSION_COOKIE;
 use crate::server::state::AppState;
@@ -73,7 +73,7 @@ async fn try_fan_out(
     }
 
     let started = Instant::now();
-    let client = loopback_client()?;
+    let client = loopback::client(&state.loopback_secret, LOOPBACK_TIMEOUT)?;
     let base = format!("http://{}", loopback_addr(target));
     let calls = SERVICES.map(|service| {
         let mut request = client

@@ -27,7 +27,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::{Extension, Json, Router};
 use axum_extra::extract::CookieJar;
 use jsonwebtoken::jwk::JwkSet;
@@ -36,13 +36,14 @@ use tokio::sync::OnceCell;
 use tower_sessions::Session;
 
 use crate::model::{Mode, User};
+use crate::server::account::wrong_method;
 use crate::server::activity::{
     micros_since, record_activity, ActivityContext, ActivityKind, RequestOutcome, ServiceName,
 };
 use crate::server::error::AppError;
 use crate::server::jwks::JWKS_PATH;
 use crate::server::jwt_backend::{check_fingerprint, token_from_request, Claims, TokenVerifier};
-use crate::server::loopback::{local_target, loopback_addr};
+use crate::server::loopback::{self, local_target, loopback_addr, LoopbackSecret};
 use crate::server::revocation;
 use crate::server::session_backend::{self, session_layer, SqlSessionStore};
 use crate::server::state::AppState;
@@ -85,6 +86,7 @@ struct ServiceState {
     fingerprint_cookie: Option<&'static str>,
     /// The shared store, when `--jwt-denylist` makes JWT services check revocations.
     denylist: Option<SqlSessionStore>,
+    loopback_secret: Arc<LoopbackSecret>,
 }
 
 /// Builds the routers of the three services and of the fan-out endpoint.
@@ -93,7 +95,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let mut router = Router::new()
         .route("/api/stateful/services/{page}", get(fan_out::fan_out).layer(Extension(Mode::Stateful)))
         .route("/api/jwt/services/{page}", get(fan_out::fan_out).layer(Extension(Mode::Jwt)))
-        .layer(activity(ActivityKind::Other));
+        .method_not_allowed_fallback(wrong_method)
+        .layer(activity(ActivityKind::Other))
+        .route("/services/{*path}", any(unknown_service));
     for name in SERVICES {
         let service = ServiceState {
             name,
@@ -103,6 +107,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             verifier: Arc::default(),
             fingerprint_cookie: state.jwt.fingerprint_cookie(),
             denylist: state.settings.jwt_denylist.then(|| state.session_store.clone()),
+            loopback_secret: Arc::clone(&state.loopback_secret),
         };
         let sessions = session_layer(
             state.session_store.clone(),
@@ -113,16 +118,27 @@ pub fn router(state: &AppState) -> Router<AppState> {
         // of the request from the activity layer's recorder.
         let stateful = Router::new()
             .route(&format!("/services/{name}/stateful"), get(stateful_service))
+            .method_not_allowed_fallback(wrong_method)
             .layer(sessions)
             .layer(from_fn_with_state(name, tag_service_response))
             .layer(activity(ActivityKind::Page(Mode::Stateful)));
         let jwt = Router::new()
             .route(&format!("/services/{name}/jwt"), get(jwt_service))
+            .method_not_allowed_fallback(wrong_method)
             .layer(from_fn_with_state(name, tag_service_response))
             .layer(activity(ActivityKind::Page(Mode::Jwt)));
         router = router.merge(stateful.merge(jwt).with_state(service));
     }
     router
+}
+
+/// JSON 404 for a path under `/services` that names no service and mode.
+async fn unknown_service() -> AppError {
+    AppError::client(
+        StatusCode::NOT_FOUND,
+        "route_not_found",
+        format!("no service has this path; the services are /services/{{{}}}/{{stateful,jwt}}", SERVICES.join(",")),
+    )
 }
 
 /// Middleware of every service: names the service and the statement count in response headers,
@@ -215,7 +231,7 @@ impl ServiceState {
         let fetch_failed = |error: reqwest::Error| {
             AppError::Internal(format!("the {} service failed to fetch {url}: {error}", self.name))
         };
-        let client = loopback_client()?;
+        let client = loopback::client(&self.loopback_secret, LOOPBACK_TIMEOUT)?;
         let set: JwkSet = client
             .get(&url)
             .send()
@@ -246,12 +262,3 @@ pub(crate) fn need_public_key() -> AppError {
     )
 }
 
-/// Builds a client for requests to this server over loopback: no proxy and no redirects.
-pub(crate) fn loopback_client() -> Result<reqwest::Client, AppError> {
-    reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(LOOPBACK_TIMEOUT)
-        .build()
-        .map_err(|error| AppError::Internal(format!("failed to build the loopback client: {error}")))
-}

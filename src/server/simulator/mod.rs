@@ -6,4 +6,4 @@ pub mod registry;
 pub mod routes;
 pub mod runner;
 
-pub use registry::SimulationRegistry;
+pub use registry::{ServerWideLimits, SimulationRegistry};

@@ -38,18 +38,29 @@ impl SimulationRun {
     }
 }
 
+/// Limits on the runs of all visitors together.
+#[derive(Clone, Copy, Debug)]
+pub struct ServerWideLimits {
+    /// Runs at once.
+    pub max_running: u32,
+    /// Virtual users across the running runs.
+    pub max_running_users: u32,
+}
+
 pub struct SimulationRegistry {
     runs: Mutex<HashMap<String, Arc<SimulationRun>>>,
     max_users: u32,
     max_requests: u64,
+    server_wide: ServerWideLimits,
 }
 
 impl SimulationRegistry {
-    pub fn new(max_users: u32, max_requests: u64) -> Self {
+    pub fn new(max_users: u32, max_requests: u64, server_wide: ServerWideLimits) -> Self {
         Self {
             runs: Mutex::new(HashMap::new()),
             max_users,
             max_requests,
+            server_wide,
         }
     }
 
@@ -76,6 +87,7 @@ impl SimulationRegistry {
                 "this browser already has a simulation running; cancel it or wait for it to finish",
             ));
         }
+        self.check_server_wide(&runs, request.virtual_users)?;
         drop_oldest_finished(&mut runs);
 
         let id = uuid::Uuid::new_v4().to_string();
@@ -122,6 +134,37 @@ impl SimulationRegistry {
         for run in self.lock().values() {
             run.cancel.cancel();
         }
+    }
+
+    /// Rejects a run of `virtual_users` with 503 `simulations_busy` when it would pass a
+    /// server-wide limit.
+    fn check_server_wide(&self, runs: &HashMap<String, Arc<SimulationRun>>, virtual_users: u32) -> Result<(), AppError> {
+        let running: Vec<u32> = runs
+            .values()
+            .filter_map(|run| {
+                let status = run.lock();
+                (status.state == SimulationState::Running).then_some(status.settings.virtual_users)
+            })
+            .collect();
+        let busy = |reason: String| AppError::client(StatusCode::SERVICE_UNAVAILABLE, "simulations_busy", reason);
+        let limits = self.server_wide;
+        if running.len() >= limits.max_running as usize {
+            return Err(busy(format!(
+                "the limit of simulations running at once on this server is {}, and {} are running; try again \
+                 when one finishes",
+                limits.max_running,
+                running.len()
+            )));
+        }
+        let running_users: u64 = running.iter().map(|&users| u64::from(users)).sum();
+        if running_users + u64::from(virtual_users) > u64::from(limits.max_running_users) {
+            return Err(busy(format!(
+                "the running simulations have {running_users} virtual users, and {virtual_users} more would pass \
+                 the limit of {} on this server; lower the virtual users or try again when a simulation finishes",
+                limits.max_running_users
+            )));
+        }
+        Ok(())
     }
 
     fn validate(&self, request: &SimulationRequest) -> Result<u64, AppError> {

@@ -41,7 +41,12 @@ pub async fn start(
     let status = run.snapshot();
     tracing::info!(id = %status.id, visitor = visitor.short(), planned = status.planned_requests,
         "simulation started");
-    tokio::spawn(run_simulation(Arc::clone(&run), target, Arc::clone(&state.hub)));
+    tokio::spawn(run_simulation(
+        Arc::clone(&run),
+        target,
+        Arc::clone(&state.hub),
+        Arc::clone(&state.loopback_secret),
+    ));
 
     let message = format!(
         "simulation {} started: {} virtual users × {} pages, think time {} ms, {} page requests in all",

@@ -14,7 +14,7 @@ use crate::model::{
 };
 use crate::server::activity::micros_since;
 use crate::server::live_stream::LiveHub;
-use crate::server::loopback::loopback_addr;
+use crate::server::loopback::{self, loopback_addr, LoopbackSecret};
 
 /// Interval of the live chart points and progress events.
 const SAMPLE_EVERY: Duration = Duration::from_millis(500);
@@ -54,7 +54,12 @@ fn lock(phase: &SharedPhase) -> std::sync::MutexGuard<'_, PhaseData> {
 }
 
 /// Runs every phase of `run` against the server at `target`, reporting progress to the owner.
-pub async fn run_simulation(run: Arc<SimulationRun>, target: SocketAddr, hub: Arc<LiveHub>) {
+pub async fn run_simulation(
+    run: Arc<SimulationRun>,
+    target: SocketAddr,
+    hub: Arc<LiveHub>,
+    secret: Arc<LoopbackSecret>,
+) {
     let settings = run.snapshot().settings;
     let started = Instant::now();
     let base_url = format!("http://{}", loopback_addr(target));
@@ -63,7 +68,7 @@ pub async fn run_simulation(run: Arc<SimulationRun>, target: SocketAddr, hub: Ar
         if run.cancel.is_cancelled() {
             break;
         }
-        let result = run_phase(&run, &hub, &base_url, mode, started).await;
+        let result = run_phase(&run, &hub, &base_url, &secret, mode, started).await;
         run.lock().results.push(result);
     }
 
@@ -87,6 +92,7 @@ async fn run_phase(
     run: &Arc<SimulationRun>,
     hub: &Arc<LiveHub>,
     base_url: &str,
+    secret: &Arc<LoopbackSecret>,
     mode: Mode,
     simulation_started: Instant,
 ) -> ModeResult {
@@ -100,6 +106,7 @@ async fn run_phase(
         let user = VirtualUser {
             number,
             base_url: base_url.to_owned(),
+            secret: Arc::clone(secret),
             mode,
             pages: settings.pages_per_user,
             think_time: Duration::from_millis(settings.think_time_ms),
@@ -180,6 +187,8 @@ fn summarize(mode: Mode, data: &mut PhaseData, duration: Duration) -> ModeResult
 struct VirtualUser {
     number: u32,
     base_url: String,
+    /// Exempts the virtual user's requests from the per-visitor rate limits.
+    secret: Arc<LoopbackSecret>,
     mode: Mode,
     pages: u32,
     think_time: Duration,
@@ -187,9 +196,8 @@ struct VirtualUser {
 
 impl VirtualUser {
     async fn run(self, phase: SharedPhase, cancel: tokio_util::sync::CancellationToken) {
-        let client = match reqwest::Client::builder()
+        let client = match loopback::client_builder(&self.secret)
             .cookie_store(true)
-            .no_proxy()
             .timeout(REQUEST_TIMEOUT)
             .build()
         {
