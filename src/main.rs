@@ -30,11 +30,13 @@ async fn run(settings: Settings) -> Result<(), startup::StartupError> {
     let addr = listener.local_addr().map_err(startup::StartupError::Serve)?;
     let state = startup::build_state(settings).await?;
     tracing::info!(data_dir = %state.settings.data_dir.display(), "data directory ready");
-    session_journey::server::serving_urls::announce(addr);
+    let urls = session_journey::server::serving_urls::announce(addr);
+    // The first URL is one that the room can reach, when the server listens on the network.
+    let presenter_base = urls.first().map_or_else(|| format!("http://{addr}"), |url| url.url.clone());
     // The key goes to standard output only, not to the log, because it unlocks the
     // presenter's actions.
     println!(
-        "Presenter view: http://{addr}/present\nPresenter key: {}",
+        "Presenter view: {presenter_base}/present\nPresenter key: {}",
         state.presenter_key.expose()
     );
     startup::serve(listener, state, shutdown).await

@@ -12,10 +12,10 @@ pub struct ServingUrl {
     pub interface: String,
 }
 
-/// Logs the URLs of a server listening on `bound`, with `tracing` and on standard output. The
-/// first line, "Session Journey is serving http://{bound}", keeps its form for scripts that
-/// wait for it.
-pub fn announce(bound: SocketAddr) {
+/// Logs the URLs of a server listening on `bound`, with `tracing` and on standard output, and
+/// returns them, the addresses of other interfaces first. The first line, "Session Journey is
+/// serving http://{bound}", keeps its form for scripts that wait for it.
+pub fn announce(bound: SocketAddr) -> Vec<ServingUrl> {
     tracing::info!("Session Journey is serving http://{bound}");
     let interfaces = if bound.ip().is_unspecified() {
         match if_addrs::get_if_addrs() {
@@ -34,6 +34,7 @@ pub fn announce(bound: SocketAddr) {
         tracing::info!(url = %url.url, interface = %url.interface, "open Session Journey at");
         println!("  {}  ({})", url.url, url.interface);
     }
+    urls
 }
 
 /// Returns the URLs for a server listening on `bound`, given the interface addresses as

@@ -30,6 +30,9 @@ use crate::server::simulator::{ServerWideLimits, SimulationRegistry};
 use crate::server::state::AppState;
 use crate::server::{db, limits, rate_limit};
 
+/// How long a graceful shutdown waits for open requests before it stops anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 /// How often expired sessions are deleted.
 const SESSION_CLEANUP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
@@ -194,6 +197,11 @@ pub async fn serve(
             refused.count();
             continue;
         };
+        // Live events are small writes, which Nagle's algorithm would hold for up to about
+        // 40 ms while the client delays its ACK of the previous one.
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, %remote_addr, "failed to turn off Nagle's algorithm");
+        }
         let app = app.clone();
         let service = TowerToHyperService::new(tower::service_fn(move |request: hyper::Request<Incoming>| {
             let mut request = request.map(axum::body::Body::new);
@@ -214,7 +222,9 @@ pub async fn serve(
     tracing::info!("shutting down: closing live streams, finishing open requests");
     simulations.cancel_all();
     hub.close_streams();
-    graceful.shutdown().await;
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
+        tracing::warn!(grace_secs = SHUTDOWN_GRACE.as_secs(), "requests still open after the grace period; stopping anyway");
+    }
     cleanup.abort();
     room_publisher.abort();
     limiter_cleanup.abort();
