@@ -276,3 +276,20 @@ async fn presenter_stream_opens_with_snapshot() {
     let room: RoomSnapshot = serde_json::from_str(data).expect("the room event is not a snapshot");
     assert_eq!(room.summary.participants, 1);
 }
+
+#[tokio::test]
+async fn presenter_key_guesses_are_rate_limited() {
+    let app = TestApp::spawn_with(&["--presenter-key", PRESENTER_KEY, "--sign-in-limit-burst", "2"]).await;
+    // A first request gets the visitor cookie, so that every guess counts against this browser.
+    assert_eq!(app.get("/api/room").await.status, StatusCode::OK);
+
+    let first = post(&app, "/api/room/presenter/key", json!({ "key": "guess-number-one" })).await;
+    let second = post(&app, "/api/room/presenter/key", json!({ "key": "guess-number-two" })).await;
+    let third = post(&app, "/api/room/presenter/key", json!({ "key": PRESENTER_KEY })).await;
+
+    assert_eq!(first.status, StatusCode::FORBIDDEN);
+    assert_eq!(second.status, StatusCode::FORBIDDEN);
+    assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(third.error_code(), "rate_limited");
+    assert_eq!(third.set_cookie("sj_presenter"), None);
+}

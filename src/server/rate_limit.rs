@@ -38,7 +38,8 @@ pub const CLEANUP_EVERY: Duration = Duration::from_secs(60);
 pub enum LimitedAction {
     /// `GET /api/{mode}/pages/*`, `GET /api/{mode}/services/*` and any `/services/*` request.
     Page,
-    /// `POST /api/login`.
+    /// `POST /api/login`, and `POST /api/room/presenter/key`, the presenter's sign-in, so that
+    /// the key cannot be guessed at speed.
     SignIn,
     /// `POST /api/simulations`.
     SimulationStart,
@@ -62,7 +63,7 @@ impl LimitedAction {
             return None;
         }
         match path {
-            "/api/login" => Some(Self::SignIn),
+            "/api/login" | "/api/room/presenter/key" => Some(Self::SignIn),
             "/api/simulations" => Some(Self::SimulationStart),
             _ if path.starts_with("/api/attacks/") => Some(Self::AttackRun),
             _ => None,
@@ -233,6 +234,7 @@ mod tests {
             (Method::GET, "/services/billing/jwt", Some(LimitedAction::Page)),
             (Method::POST, "/services/billing/jwt", Some(LimitedAction::Page)),
             (Method::POST, "/api/login", Some(LimitedAction::SignIn)),
+            (Method::POST, "/api/room/presenter/key", Some(LimitedAction::SignIn)),
             (Method::POST, "/api/simulations", Some(LimitedAction::SimulationStart)),
             (Method::POST, "/api/attacks/alg-none", Some(LimitedAction::AttackRun)),
         ];
