@@ -368,6 +368,35 @@ async fn slow_headers_close_connection() {
 }
 
 #[tokio::test]
+async fn silent_connection_closes() {
+    let app = TestApp::spawn_with(&["--header-read-timeout-secs", "1"]).await;
+    let mut stream = TcpStream::connect(app.addr).await.expect("failed to connect");
+    let connected = Instant::now();
+
+    let (received, closed) = read_until_closed(&mut stream).await;
+
+    assert!(received.is_empty(), "the server answered: {:?}", String::from_utf8_lossy(&received));
+    let open_for = closed - connected;
+    assert!(open_for >= Duration::from_millis(900), "closed after {open_for:?}, before the timeout");
+}
+
+#[tokio::test]
+async fn http2_prior_knowledge_is_not_served() {
+    let app = TestApp::spawn_with(&["--header-read-timeout-secs", "1"]).await;
+    let mut stream = TcpStream::connect(app.addr).await.expect("failed to connect");
+
+    stream
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .expect("failed to send the HTTP/2 preface");
+    let (received, _) = read_until_closed(&mut stream).await;
+
+    let text = String::from_utf8_lossy(&received);
+    assert!(!text.contains("HTTP/2"), "the server spoke HTTP/2: {text:?}");
+    assert!(received.is_empty() || text.starts_with("HTTP/1.1 400") || text.starts_with("HTTP/1.1 505"), "{text:?}");
+}
+
+#[tokio::test]
 async fn slow_body_gets_408() {
     let app = TestApp::spawn_with(&["--body-read-timeout-secs", "1"]).await;
     let request = b"POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::sync::Semaphore;
@@ -166,11 +166,12 @@ pub async fn serve(
     let connections = Arc::new(Semaphore::new(state.settings.max_connections as usize));
     let app = build_router(state);
 
-    // Browsers speak HTTP/2 only over TLS, and this server speaks plain HTTP, so HTTP/2 with
-    // prior knowledge would serve no browser while skipping the HTTP/1 header timeout.
-    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
+    // HTTP/1 only: browsers speak HTTP/2 only over TLS, and this server speaks plain HTTP.
+    // hyper-util's auto builder would still sniff each new connection for the HTTP/2 preface,
+    // and no timeout applies while it waits, so a client that sends nothing could hold a
+    // connection for ever. hyper's own HTTP/1 builder starts the header timeout at once.
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(header_read_timeout)
         .max_headers(limits::HYPER_MAX_HEADERS);
@@ -208,7 +209,7 @@ pub async fn serve(
             request.extensions_mut().insert(ConnectInfo(remote_addr));
             app.clone().oneshot(request)
         }));
-        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(error) = connection.await {
