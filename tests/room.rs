@@ -5,7 +5,7 @@ use serde_json::json;
 use session_journey::model::room::{JoinInfo, PresenterStatus, RoomSnapshot, RoomSummary};
 use session_journey::model::Mode;
 
-use crate::common::{send, Reply, TestApp, Visitor};
+use crate::common::{send, Reply, TestApp, Visitor, TOKEN_COOKIE};
 
 const PRESENTER_KEY: &str = "workshop-key-0123456789";
 
@@ -17,8 +17,12 @@ async fn post(visitor: &Visitor, path: &str, body: serde_json::Value) -> Reply {
     send(visitor.request(Method::POST, path).json(&body)).await
 }
 
-/// Joins the room as `name` and returns the summary, failing the test unless the status is 200.
+/// Signs in as `name` unless the visitor already has a JWT, as the dashboard does, then joins
+/// the room as `name` and returns the summary, failing the test unless the status is 200.
 async fn join(visitor: &Visitor, name: &str) -> RoomSummary {
+    if visitor.cookie(TOKEN_COOKIE).is_none() {
+        visitor.sign_in(name).await;
+    }
     let reply = post(visitor, "/api/room/participants", json!({ "name": name })).await;
     assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
     reply.parse()
@@ -49,8 +53,21 @@ async fn join_adds_participant() {
 }
 
 #[tokio::test]
+async fn join_requires_sign_in() {
+    let app = spawn_room().await;
+
+    let reply = post(&app, "/api/room/participants", json!({ "name": "Ghost" })).await;
+
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.error_code(), "not_signed_in");
+    assert_eq!(reply.body["reason"], "sign in with a display name first; signing in joins the room");
+    assert_eq!(snapshot(&app).await.summary.participants, 0);
+}
+
+#[tokio::test]
 async fn join_rejects_empty_name() {
     let app = spawn_room().await;
+    app.sign_in("Ada").await;
 
     let reply = post(&app, "/api/room/participants", json!({ "name": "  " })).await;
 
@@ -64,6 +81,7 @@ async fn full_room_rejects_new_participant() {
     let app = TestApp::spawn_with(&["--presenter-key", PRESENTER_KEY, "--max-participants", "1"]).await;
     join(&app, "Ada").await;
     let other = app.new_visitor();
+    other.sign_in("Grace").await;
 
     let reply = post(&other, "/api/room/participants", json!({ "name": "Grace" })).await;
 
@@ -126,6 +144,10 @@ async fn presenter_actions_need_key() {
     assert_eq!(wrong.set_cookie("sj_presenter"), None);
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert_eq!(forged.error_code(), "presenter_key_invalid");
+    // The key is checked before the body, so a stranger learns nothing about the body's fields.
+    let bad_body = post(&app, "/api/room/rounds", json!({ "unknown": 1 })).await;
+    assert_eq!(bad_body.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(bad_body.error_code(), "presenter_key_missing");
     let status: PresenterStatus = app.get("/api/room/presenter").await.parse();
     assert!(!status.presenter);
 }
@@ -204,7 +226,7 @@ async fn round_out_of_range_is_rejected() {
 }
 
 #[tokio::test]
-async fn reset_keeps_participants() {
+async fn reset_empties_room() {
     let app = spawn_room().await;
     become_presenter(&app).await;
     app.sign_in("Ada").await;
@@ -215,11 +237,13 @@ async fn reset_keeps_participants() {
 
     assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
     let room = snapshot(&app).await;
-    assert_eq!(room.summary.participants, 1);
+    assert_eq!(room.summary.participants, 0);
     assert_eq!(room.summary.resets, 1);
     assert_eq!(room.summary.stateful.requests, 0);
     assert_eq!(room.summary.stateful.participants, 0);
     assert_eq!(room.recent, Vec::new());
+    // A dashboard that is still open joins again, as after its stream brings the reset.
+    assert_eq!(join(&app, "Ada").await.participants, 1);
 }
 
 #[tokio::test]
@@ -292,4 +316,39 @@ async fn presenter_key_guesses_are_rate_limited() {
     assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(third.error_code(), "rate_limited");
     assert_eq!(third.set_cookie("sj_presenter"), None);
+}
+
+#[tokio::test]
+async fn long_host_falls_back_to_server_address() {
+    let app = spawn_room().await;
+    let host = "a".repeat(2_500);
+
+    let info = send(app.request(Method::GET, "/api/room/join").header("host", &host)).await;
+    let qr_code = send(app.request(Method::GET, "/present/qr.svg").header("host", &host)).await;
+
+    assert_eq!(info.status, StatusCode::OK);
+    assert_eq!(info.parse::<JoinInfo>().join_url, app.url("/"));
+    assert_eq!(qr_code.status, StatusCode::OK);
+    assert_eq!(qr_code.content_type(), Some("image/svg+xml"));
+}
+
+#[tokio::test]
+async fn presenter_keeps_stream_slots_when_viewers_fill_theirs() {
+    let app = spawn_room().await;
+    let viewer = app.new_visitor();
+    let mut held = Vec::new();
+    for _ in 0..16 {
+        let response = viewer.request(Method::GET, "/api/room/events").send().await.expect("the stream did not open");
+        assert_eq!(response.status(), StatusCode::OK);
+        held.push(response);
+    }
+
+    let refused = send(viewer.request(Method::GET, "/api/room/events")).await;
+    become_presenter(&app).await;
+    let presenter = app.request(Method::GET, "/api/room/events").send().await.expect("the stream did not open");
+
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.error_code(), "too_many_streams");
+    assert_eq!(refused.body["reason"], "16 room views without the presenter key are already open; close one and reload");
+    assert_eq!(presenter.status(), StatusCode::OK);
 }

@@ -18,8 +18,11 @@ use crate::model::LogLine;
 pub fn RoomStatus() -> impl IntoView {
     let state = DashboardState::expect();
 
-    // Joins, or renames this visitor in, the room whenever a user signs in.
+    // Joins, or renames this visitor in, the room whenever a user signs in, and joins again
+    // after the presenter empties the room.
+    let resets = Memo::new(move |_| state.room.with(|room| room.as_ref().map(|room| room.resets)));
     Effect::new(move |_| {
+        resets.track();
         if let Some(user) = state.user.get() {
             leptos::task::spawn_local(async move {
                 if let Err(error) = client::room::join(user.name).await {

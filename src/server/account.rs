@@ -197,6 +197,12 @@ pub async fn wrong_method() -> AppError {
     )
 }
 
+/// Returns whether `c` is a zero-width or bidirectional formatting character, which renders as
+/// nothing or reorders the text around it.
+fn is_invisible_format_char(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
 pub(crate) fn validate_name(name: &str) -> Result<String, AppError> {
     let name = name.trim();
     let invalid = |code, reason: String| AppError::client(StatusCode::BAD_REQUEST, code, reason);
@@ -213,12 +219,28 @@ pub(crate) fn validate_name(name: &str) -> Result<String, AppError> {
     if name.chars().any(char::is_control) {
         return Err(invalid("name_invalid", "the name contains control characters".into()));
     }
+    if name.chars().any(is_invisible_format_char) {
+        return Err(invalid(
+            "name_invalid",
+            "the name contains invisible or direction-changing characters, which could make it look like another name"
+                .into(),
+        ));
+    }
     Ok(name.to_owned())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invisible_characters_are_rejected() {
+        for name in ["Ada\u{202E}evil", "A\u{200B}da", "\u{2066}Ada", "Ada\u{FEFF}"] {
+            let error = validate_name(name).unwrap_err();
+            assert_eq!(error.to_string(), "the name contains invisible or direction-changing characters, which could make it look like another name");
+        }
+        assert_eq!(validate_name("Zoë Ñandú 李").unwrap(), "Zoë Ñandú 李");
+    }
 
     #[test]
     fn names_are_trimmed() {

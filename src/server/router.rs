@@ -66,11 +66,13 @@ pub fn build_router(state: AppState) -> Router {
         .route("/api/{*path}", get(account::unknown_route).post(account::unknown_route))
         .method_not_allowed_fallback(account::wrong_method)
         .layer(activity(ActivityKind::Other));
+    let presenter_only = from_fn_with_state(Arc::clone(&state.presenter_key), room::presenter::require_presenter);
     let room_actions = Router::new()
-        .route("/api/room/presenter/key", post(room::routes::presenter_sign_in))
         .route("/api/room/mode", post(room::routes::set_mode))
         .route("/api/room/rounds", post(room::routes::start_round))
         .route("/api/room/reset", post(room::routes::reset))
+        .route_layer(presenter_only)
+        .route("/api/room/presenter/key", post(room::routes::presenter_sign_in))
         .method_not_allowed_fallback(account::wrong_method)
         .layer(activity(ActivityKind::Other));
     // The baseline page route sits outside the session and activity layers, so a load test

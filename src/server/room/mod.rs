@@ -36,8 +36,12 @@ const RECENT_ACTIVITY: usize = 12;
 /// Seconds over which the DB hits per second are averaged.
 const RATE_WINDOW_SECS: u64 = 5;
 
-/// Presenter views that may stream the room at once.
-const MAX_PRESENTER_STREAMS: usize = 16;
+/// Room streams that browsers without the presenter key may hold at once, such as a second
+/// screen that shows the presenter view.
+const MAX_VIEWER_STREAMS: usize = 16;
+
+/// Room streams kept for browsers with the presenter key, so that viewers cannot take them all.
+const MAX_PRESENTER_STREAMS: usize = 8;
 
 /// The error of a join past the participant cap, with the cap.
 #[derive(Debug, PartialEq, Eq)]
@@ -73,6 +77,7 @@ pub struct Room {
     changed: AtomicBool,
     summary: watch::Sender<Arc<RoomSummary>>,
     snapshot: watch::Sender<Arc<RoomSnapshot>>,
+    viewer_streams: Arc<Semaphore>,
     presenter_streams: Arc<Semaphore>,
 }
 
@@ -92,15 +97,20 @@ impl Room {
             changed: AtomicBool::new(false),
             summary: watch::channel(Arc::new(RoomSummary::default())).0,
             snapshot: watch::channel(Arc::new(RoomSnapshot::default())).0,
+            viewer_streams: Arc::new(Semaphore::new(MAX_VIEWER_STREAMS)),
             presenter_streams: Arc::new(Semaphore::new(MAX_PRESENTER_STREAMS)),
         }
     }
 
-    /// Takes one of the presenter stream slots, or returns how many there are when all are taken.
-    pub fn open_stream(&self) -> Result<OwnedSemaphorePermit, usize> {
-        Arc::clone(&self.presenter_streams)
-            .try_acquire_owned()
-            .map_err(|_| MAX_PRESENTER_STREAMS)
+    /// Takes a room stream slot, from the presenter's own slots when `presenter` is true, or
+    /// returns how many slots of that kind there are when all are taken.
+    pub fn open_stream(&self, presenter: bool) -> Result<OwnedSemaphorePermit, usize> {
+        let (slots, max) = if presenter {
+            (&self.presenter_streams, MAX_PRESENTER_STREAMS)
+        } else {
+            (&self.viewer_streams, MAX_VIEWER_STREAMS)
+        };
+        Arc::clone(slots).try_acquire_owned().map_err(|_| max)
     }
 
     fn lock(&self) -> MutexGuard<'_, RoomState> {
@@ -197,22 +207,17 @@ impl Room {
         summary_of(&state, now)
     }
 
-    /// Zeroes the room's totals, load, activity and round. Participants stay in the room.
+    /// Empties the room and zeroes its totals, load, activity and round. The dashboards that
+    /// are still open join again when their stream brings the new reset count, so the room
+    /// keeps the people in it and loses visitors who left.
     pub fn reset(&self) -> RoomSummary {
         let mut state = self.lock();
-        let resets = state.resets + 1;
-        let participants = std::mem::take(&mut state.participants);
         *state = RoomState {
-            participants,
-            resets,
+            resets: state.resets + 1,
             activity_seq: state.activity_seq,
             rounds_started: state.rounds_started,
             ..RoomState::default()
         };
-        for participant in state.participants.values_mut() {
-            participant.used = [false; 2];
-            participant.round_requests = 0;
-        }
         self.changed.store(true, Ordering::Release);
         summary_of(&state, unix_millis())
     }

@@ -1,7 +1,12 @@
 //! The presenter key, which the server prints at start. A browser that enters it on `/present`
 //! gets it back as an HttpOnly cookie, and every presenter action requires that cookie.
 
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::CookieJar;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -104,6 +109,20 @@ impl PresenterKey {
             Some(cookie) if !self.matches(cookie.value()) => Err(invalid_key()),
             Some(_) => Ok(()),
         }
+    }
+}
+
+/// Middleware of the presenter's action routes: rejects a request without the presenter key
+/// before its body is read, so that a stranger learns nothing about what a body should hold.
+pub async fn require_presenter(
+    State(key): State<Arc<PresenterKey>>,
+    cookies: CookieJar,
+    request: Request,
+    next: Next,
+) -> Response {
+    match key.require(&cookies) {
+        Ok(()) => next.run(request).await,
+        Err(error) => error.into_response(),
     }
 }
 

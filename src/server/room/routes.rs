@@ -1,5 +1,6 @@
-//! The room's HTTP routes: the public snapshot, join address and QR code, the presenter's
-//! stream, joining, and the presenter's actions.
+//! The room's HTTP routes: the public snapshot, join address and QR code, the room stream,
+//! joining, and the presenter's actions, which the router guards with
+//! [`presenter::require_presenter`](super::presenter::require_presenter).
 
 use std::convert::Infallible;
 use std::net::IpAddr;
@@ -26,6 +27,11 @@ use crate::server::room::presenter::invalid_key;
 use crate::server::state::AppState;
 use crate::server::visitor::VisitorId;
 
+/// The longest `Host` header that the join address takes over. A host name has at most 253
+/// characters, and a port and brackets add a few more. A longer header falls back to the
+/// server's own address, so the QR code always encodes.
+const MAX_HOST_CHARS: usize = 270;
+
 /// Interval of the comment lines that keep the presenter's stream open through proxies.
 const KEEP_ALIVE_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
 
@@ -36,12 +42,17 @@ pub async fn snapshot(State(room): State<Arc<Room>>) -> Json<RoomSnapshot> {
 
 /// `GET /api/room/events`: the presenter's stream. It opens with a `room` event holding the
 /// snapshot, then sends one whenever the room changes, at most every quarter second.
-pub async fn events(State(state): State<AppState>) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
-    let permit = state.room.open_stream().map_err(|max| {
+pub async fn events(
+    State(state): State<AppState>,
+    cookies: CookieJar,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+    let presenter = state.presenter_key.is_presenter(&cookies);
+    let permit = state.room.open_stream(presenter).map_err(|max| {
+        let whose = if presenter { "with the presenter key" } else { "without the presenter key" };
         AppError::client(
             StatusCode::SERVICE_UNAVAILABLE,
             "too_many_streams",
-            format!("{max} presenter views are already open; close one and reload"),
+            format!("{max} room views {whose} are already open; close one and reload"),
         )
     })?;
     let first = room_event(&state.room.snapshot());
@@ -95,10 +106,11 @@ fn join_info_for(state: &AppState, headers: &HeaderMap) -> JoinInfo {
     let host = headers
         .get(header::HOST)
         .and_then(|value| value.to_str().ok())
+        .filter(|value| value.len() <= MAX_HOST_CHARS)
         .and_then(|value| value.parse::<axum::http::uri::Authority>().ok());
     let authority = match host {
         Some(authority) => authority.to_string(),
-        None => state.settings.addr.to_string(),
+        None => state.local_addr.get().copied().unwrap_or(state.settings.addr).to_string(),
     };
     let hostname = authority.rsplit_once(':').map_or(authority.as_str(), |(name, _)| name);
     let hostname = hostname.trim_start_matches('[').trim_end_matches(']');
@@ -110,14 +122,24 @@ fn join_info_for(state: &AppState, headers: &HeaderMap) -> JoinInfo {
     }
 }
 
-/// `POST /api/room/participants`: adds the visitor to the room under a display name, or renames it.
+/// `POST /api/room/participants`: adds the signed-in visitor to the room under a display name,
+/// or renames it. Only a visitor with a valid JWT, which only a rate-limited sign-in gives, can
+/// join, so a script cannot fill the room with names alone.
 pub async fn join(
-    State(room): State<Arc<Room>>,
+    State(state): State<AppState>,
     Extension(visitor): Extension<VisitorId>,
+    headers: HeaderMap,
+    cookies: CookieJar,
     ApiJson(request): ApiJson<JoinRequest>,
 ) -> Result<Response, AppError> {
+    if state.jwt.authenticate(&headers, &cookies).is_err() {
+        return Err(AppError::Unauthorized {
+            code: "not_signed_in",
+            reason: "sign in with a display name first; signing in joins the room".into(),
+        });
+    }
     let name = validate_name(&request.name)?;
-    let summary = room.join(&visitor, name).map_err(|RoomFull(max)| {
+    let summary = state.room.join(&visitor, name).map_err(|RoomFull(max)| {
         AppError::client(
             StatusCode::SERVICE_UNAVAILABLE,
             "room_full",
@@ -152,10 +174,8 @@ pub async fn presenter_sign_in(
 /// `POST /api/room/mode`: switches every participant's dashboard to one mode.
 pub async fn set_mode(
     State(state): State<AppState>,
-    cookies: CookieJar,
     ApiJson(request): ApiJson<RoomModeRequest>,
 ) -> Result<Response, AppError> {
-    state.presenter_key.require(&cookies)?;
     let summary = state.room.set_mode(request.mode);
     let message = format!("the presenter switched the room to {}", request.mode.label());
     Ok(with_log_message(Json(summary).into_response(), message))
@@ -165,10 +185,8 @@ pub async fn set_mode(
 /// every participant.
 pub async fn start_round(
     State(state): State<AppState>,
-    cookies: CookieJar,
     ApiJson(request): ApiJson<RoundRequest>,
 ) -> Result<Response, AppError> {
-    state.presenter_key.require(&cookies)?;
     let out_of_range = |reason: String| AppError::client(StatusCode::BAD_REQUEST, "round_out_of_range", reason);
     if !(1..=MAX_ROUND_REQUESTS).contains(&request.requests_each) {
         return Err(out_of_range(format!(
@@ -192,8 +210,7 @@ pub async fn start_round(
 }
 
 /// `POST /api/room/reset`: zeroes the room's totals, chart, activity and round.
-pub async fn reset(State(state): State<AppState>, cookies: CookieJar) -> Result<Response, AppError> {
-    state.presenter_key.require(&cookies)?;
-    let summary = state.room.reset();
-    Ok(with_log_message(Json(summary).into_response(), "the presenter reset the room".into()))
+pub async fn reset(State(room): State<Arc<Room>>) -> Response {
+    let summary = room.reset();
+    with_log_message(Json(summary).into_response(), "the presenter reset the room".into())
 }
