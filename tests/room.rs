@@ -352,3 +352,13 @@ async fn presenter_keeps_stream_slots_when_viewers_fill_theirs() {
     assert_eq!(refused.body["reason"], "16 room views without the presenter key are already open; close one and reload");
     assert_eq!(presenter.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn logout_leaves_room() {
+    let app = spawn_room().await;
+    join(&app, "Ada").await;
+
+    assert_eq!(app.logout().await.status, StatusCode::OK);
+
+    assert_eq!(snapshot(&app).await.summary.participants, 0);
+}

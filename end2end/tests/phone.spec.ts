@@ -47,3 +47,23 @@ test("phone layout never scrolls sideways", async ({ page }) => {
   await expectNoHorizontalScroll(page, "after logout");
   await expect(dashboard.requestButton).toBeVisible();
 });
+
+test("comparison table keeps the JWT column on screen", async ({ page }) => {
+  const dashboard = new Dashboard(page);
+  await dashboard.open();
+  await dashboard.signIn();
+  await dashboard.requestPage();
+  await dashboard.selectMode("jwt");
+  await dashboard.requestPage();
+  await dashboard.openPanel("comparison");
+
+  const table = dashboard.byTestId("comparison");
+  const jwtCells = table.locator('td[data-testid^="comparison-jwt-"]');
+  await expect(jwtCells.first()).toBeVisible();
+  const tableBox = (await table.boundingBox())!;
+  for (const cell of await jwtCells.all()) {
+    const box = (await cell.boundingBox())!;
+    expect(box.x + box.width, "a JWT cell ends inside the screen").toBeLessThanOrEqual(PHONE_WIDTH);
+    expect(box.x + box.width).toBeLessThanOrEqual(tableBox.x + tableBox.width + 1);
+  }
+});

@@ -54,8 +54,8 @@ pub fn Dashboard() -> impl IntoView {
         <div class="grid">
             <div class="column">
                 <SignIn/>
-                <SessionControls/>
                 <LoadSimulator/>
+                <SessionControls/>
                 <DatabaseActivity/>
                 <RoomStatus/>
             </div>

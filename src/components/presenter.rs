@@ -46,10 +46,12 @@ pub fn Presenter() -> impl IntoView {
         <div class="presenter" data-testid="presenter">
             <header class="presenter-head">
                 <h1>"Session Journey · Workshop"</h1>
-                <p class="stream-state" data-testid="presenter-stream">
+                <p class="stream-state" data-testid="presenter-stream"
+                    data-state=move || if connected.get() { "open" } else { "connecting" }>
                     {move || if connected.get() { "● live" } else { "○ connecting…" }}
                 </p>
             </header>
+            <Controls presenter notice/>
             <RoundLine snapshot/>
             <div class="presenter-grid">
                 <div class="presenter-side">
@@ -64,7 +66,7 @@ pub fn Presenter() -> impl IntoView {
                             <p class="notice" data-testid="join-warning">
                                 "This address works on this computer only. Open the presenter view at "
                                 "one of the network addresses the server printed at start, or start it "
-                                "with --public-url."
+                                "with " <code class="option">"--public-url"</code> "."
                             </p>
                         </Show>
                         <p class="hint">"Scan the code or type the address, then sign in with your name."</p>
@@ -123,7 +125,6 @@ pub fn Presenter() -> impl IntoView {
                     </section>
                 </div>
             </div>
-            <Controls presenter notice/>
         </div>
     }
 }

@@ -82,6 +82,7 @@ pub(crate) fn issue_access_token(
 /// refresh tokens are deleted.
 pub async fn logout(
     State(state): State<AppState>,
+    Extension(visitor): Extension<VisitorId>,
     session: Session,
     headers: HeaderMap,
     cookies: CookieJar,
@@ -96,6 +97,7 @@ pub async fn logout(
         None => None,
     };
     session_backend::sign_out(&session).await?;
+    state.room.leave(&visitor);
     let refresh_tokens_deleted = match &user_id {
         Some(user_id) => refresh::delete_user_families(&state.session_store, user_id).await?,
         None => 0,

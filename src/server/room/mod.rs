@@ -138,6 +138,13 @@ impl Room {
         Ok(summary_of(&state, unix_millis()))
     }
 
+    /// Removes `visitor` from the room, as when it logs out.
+    pub fn leave(&self, visitor: &VisitorId) {
+        if self.lock().participants.remove(visitor).is_some() {
+            self.changed.store(true, Ordering::Release);
+        }
+    }
+
     /// Counts a page request of `visitor`, if it is a participant.
     pub fn record_page_request(&self, visitor: &VisitorId, mode: Mode, db_hits: u64, line: &LogLine) {
         let mut state = self.lock();
