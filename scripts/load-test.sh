@@ -79,9 +79,11 @@ trap stop_server EXIT
 
 log "starting $BINARY on 127.0.0.1:$PORT (log: $work_dir/server.log)"
 # The tool signs its visitors in from one address before they have a visitor cookie, so they
-# share one sign-in limit, which is turned off here.
+# share one sign-in limit, and the per-address sign-in limit counts them all too. Both are
+# turned off here.
 "$BINARY" --addr "127.0.0.1:$PORT" --data-dir "$work_dir/data" --leptos-config Leptos.toml \
-  --sign-in-limit-per-minute 0 "${server_args[@]}" >"$work_dir/server.log" 2>&1 &
+  --sign-in-limit-per-minute 0 --sign-in-limit-per-address-per-minute 0 \
+  "${server_args[@]}" >"$work_dir/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do
   curl -sf "$BASE_URL/healthz" >/dev/null 2>&1 && break

@@ -11,7 +11,9 @@ use session_journey::model::{SimulationState, SimulationStatus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::common::{send, simulation_request, Reply, TestApp, Visitor, WatchedVisitor, STEP_TIMEOUT};
+use crate::common::{
+    send, simulation_request, Reply, TestApp, Visitor, WatchedVisitor, STEP_TIMEOUT, VISITOR_COOKIE,
+};
 
 /// The header that exempts the server's own loopback requests, with the right secret.
 const LOOPBACK_SECRET_HEADER: &str = "x-session-journey-loopback";
@@ -153,6 +155,59 @@ async fn cookieless_requests_share_address_limit() {
     );
 }
 
+/// Sends `POST /api/login` with a visitor cookie of its own, as a script that makes up a new
+/// visitor ID for every request would.
+async fn login_with_new_visitor_id(app: &TestApp, index: u32, name: &str) -> Reply {
+    let cookie = format!("{VISITOR_COOKIE}={index:032x}");
+    let request = app
+        .request_with_cookies(Method::POST, "/api/login", &cookie)
+        .json(&serde_json::json!({ "name": name }));
+    send(request).await
+}
+
+#[tokio::test]
+async fn address_sign_in_limit_ignores_visitor_id() {
+    let app = TestApp::spawn_with(&[
+        "--sign-in-limit-per-address-per-minute",
+        "1",
+        "--sign-in-limit-per-address-burst",
+        "2",
+    ])
+    .await;
+    let watched = app.new_visitor();
+    take_visitor_cookie(&watched).await;
+    let (mut events, _) = watched.open_events().await;
+
+    for index in 1..=2 {
+        let reply = login_with_new_visitor_id(&app, index, "Mallory").await;
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    }
+    let rotated = login_with_new_visitor_id(&app, 3, "Mallory").await;
+    let browser = watched.login("Ada").await;
+
+    let expected = "this address sent more sign-ins than the per-address limit of 1 a minute with bursts of 2, \
+         which counts sign-ins from every browser at this address; try again in 60 s";
+    assert_rate_limited(&rotated, expected, "60");
+    assert_rate_limited(&browser, expected, "60");
+    let line = events.next_log().await;
+    assert_eq!(line.status, 429, "{line:?}");
+    assert_eq!(line.path, "/api/login");
+    assert_eq!(line.message, format!("rate_limited: {expected}"));
+    let cookieless = app.cookieless().login("Grace").await;
+    assert_rate_limited(&cookieless, expected, "60");
+}
+
+#[tokio::test]
+async fn address_sign_in_limit_turns_off() {
+    let app = TestApp::spawn_with(&["--sign-in-limit-per-address-per-minute", "0"]).await;
+
+    // Past the default per-browser burst of 10, but from 12 browsers.
+    for index in 1..=12 {
+        let reply = login_with_new_visitor_id(&app, index, "Ada").await;
+        assert_eq!(reply.status, StatusCode::OK, "sign-in {index}: {reply:?}");
+    }
+}
+
 #[tokio::test]
 async fn simulation_start_limit_applies() {
     let app = TestApp::spawn_with(&[
@@ -202,12 +257,17 @@ async fn simulation_with_secret_is_exempt() {
         "1",
         "--sign-in-limit-burst",
         "1",
+        "--sign-in-limit-per-address-per-minute",
+        "1",
+        "--sign-in-limit-per-address-burst",
+        "1",
     ])
     .await;
     let (mut events, _) = app.open_events().await;
 
     // Each virtual user sends 4 page requests, past the burst of 2, and the 3 sign-ins come
-    // from one address without a visitor cookie, past the burst of 1.
+    // from one address without a visitor cookie, past the bursts of 1 per browser and per
+    // address.
     let reply = app.start_simulation(&simulation_request(3, 4, 0, "stateful")).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
     let started: SimulationStatus = reply.parse();

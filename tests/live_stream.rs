@@ -233,6 +233,29 @@ async fn visitor_stream_limit_is_configurable() {
 }
 
 #[tokio::test]
+async fn cookieless_streams_capped_per_address() {
+    let app = TestApp::spawn_with(&["--max-streams-per-visitor", "2"]).await;
+    // Each request of a client that keeps no cookies is a new visitor.
+    let client = app.cookieless();
+    let _first = client.events().await.expect("the first cookie-less stream was rejected");
+    let _second = client.events().await.expect("the second cookie-less stream was rejected");
+
+    let rejected = client.events().await.err().expect("a third cookie-less stream was accepted");
+
+    assert_eq!(rejected.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(rejected.error_code(), "too_many_streams");
+    assert_eq!(
+        rejected.body["reason"],
+        "this address already has 2 live streams open that were requested without a visitor cookie; keep \
+         the sj_visitor cookie that the server sets, as a browser does, or close a stream"
+    );
+    // A browser loads the page, which sets its cookie, before it opens the stream.
+    let browser = app.new_visitor();
+    browser.stats().await;
+    assert!(browser.events().await.is_ok(), "a stream with a visitor cookie was rejected");
+}
+
+#[tokio::test]
 async fn server_stream_limit_returns_503() {
     let app = TestApp::spawn_with(&["--max-streams", "1"]).await;
     let _first = app.open_events().await;

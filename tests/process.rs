@@ -374,7 +374,8 @@ async fn sigkill_keeps_database_and_credentials() {
     // The simulated latency keeps each stateful page and sign-in in the server for 50 ms, so
     // that requests are in flight when the kill arrives. The long token lifetime keeps the
     // pre-kill JWTs valid however slow the restart. The load loops send as fast as they can,
-    // from one browser each, so the page and sign-in rate limits are turned off.
+    // from one browser each and one address, so the page and sign-in rate limits, per browser
+    // and per address, are turned off.
     let mut server = ServerProcess::start(&[
         "--simulated-db-latency-ms",
         "50",
@@ -383,6 +384,8 @@ async fn sigkill_keeps_database_and_credentials() {
         "--page-limit-per-minute",
         "0",
         "--sign-in-limit-per-minute",
+        "0",
+        "--sign-in-limit-per-address-per-minute",
         "0",
     ])
     .await;

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use session_journey::model::{LogLine, ServiceCall, ServicesResponse};
 
-use crate::common::{EventStream, TestApp};
+use crate::common::{EventStream, Reply, TestApp};
 
 const SERVICES: [&str; 3] = ["billing", "profile", "settings"];
 
@@ -199,4 +199,51 @@ async fn jwt_services_check_fingerprint() {
     }
     assert_eq!(stolen.status, StatusCode::UNAUTHORIZED, "{stolen:?}");
     assert_eq!(stolen.error_code(), "fingerprint_cookie_missing");
+}
+
+/// Opens `count` idle connections to the server, which each hold one of its connection slots
+/// until dropped. The server accepts connections in order, so they hold their slots before any
+/// connection opened after them is accepted.
+async fn hold_connections(app: &TestApp, count: usize) -> Vec<tokio::net::TcpStream> {
+    let mut connections = Vec::new();
+    for _ in 0..count {
+        connections.push(tokio::net::TcpStream::connect(app.addr).await.expect("failed to connect"));
+    }
+    connections
+}
+
+/// Checks that `reply` is the 503 of a loopback request to `target` that the connection cap
+/// closed.
+fn assert_services_unavailable(reply: &Reply, target: &str) {
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{reply:?}");
+    assert_eq!(reply.error_code(), "services_unavailable");
+    let expected = format!(
+        "the server closed the loopback connection to {target} before a response, most likely because it is \
+         at its connection limit; try again in a moment"
+    );
+    assert_eq!(reply.body["reason"], expected);
+}
+
+#[tokio::test]
+async fn fan_out_at_connection_cap_is_503() {
+    let app = TestApp::spawn_with(&["--max-connections", "3"]).await;
+    // The test client keeps this connection open and sends the fan-out request on it.
+    app.sign_in("Ada").await;
+    let _idle_connections = hold_connections(&app, 2).await;
+
+    let reply = app.get("/api/stateful/services/orders").await;
+
+    assert_services_unavailable(&reply, "the billing service");
+}
+
+#[tokio::test]
+async fn key_set_fetch_at_connection_cap_is_503() {
+    let app = TestApp::spawn_with(&["--jwt-algorithm", "eddsa", "--max-connections", "2"]).await;
+    app.sign_in("Ada").await;
+    let _idle_connections = hold_connections(&app, 1).await;
+
+    // The service fetches the key set over loopback on its first request.
+    let reply = app.get("/services/billing/jwt").await;
+
+    assert_services_unavailable(&reply, "the key set /.well-known/jwks.json");
 }

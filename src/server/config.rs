@@ -136,6 +136,19 @@ pub struct Settings {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub sign_in_limit_burst: u32,
 
+    /// Sign-ins one client IP address may send a minute, whatever its visitor cookie, so that a
+    /// script cannot escape the per-browser limit by sending a new visitor ID each time; 0
+    /// turns the limit off. Presenter-key attempts count too. The default is sized for a room
+    /// on a LAN, where each person has an address of their own. Behind a reverse proxy every
+    /// client has the proxy's address, so raise the limit or turn it off there.
+    #[arg(long, env = "SESSION_JOURNEY_SIGN_IN_LIMIT_PER_ADDRESS_PER_MINUTE", default_value_t = 60)]
+    pub sign_in_limit_per_address_per_minute: u32,
+
+    /// Sign-ins one client IP address may send at once before the per-minute rate applies.
+    #[arg(long, env = "SESSION_JOURNEY_SIGN_IN_LIMIT_PER_ADDRESS_BURST", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub sign_in_limit_per_address_burst: u32,
+
     /// Simulation starts (`POST /api/simulations`) one browser may send a minute; 0 turns the
     /// limit off.
     #[arg(long, env = "SESSION_JOURNEY_SIMULATION_START_LIMIT_PER_MINUTE", default_value_t = 6)]

@@ -15,6 +15,14 @@ pub const DATABASE_FILE: &str = "session-journey.sqlite3";
 /// 2-core app server without crowding a shared database.
 const MAX_CONNECTIONS: u32 = 8;
 
+/// Size, in bytes, that SQLite truncates the WAL file back to after a checkpoint lets it start
+/// over (`PRAGMA journal_size_limit`). Without a limit the file keeps its largest size for
+/// ever, because SQLite reuses the WAL from its start rather than shrinking it.
+///
+/// NOTE: SQLite starts the WAL over only after a checkpoint that no open reader held back, so
+/// under constant load the file can still grow past this size until a quieter moment.
+pub const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
+
 /// The database kinds the session store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DatabaseKind {
@@ -74,9 +82,12 @@ pub async fn open(data_dir: &Path, database_url: Option<&str>) -> Result<Databas
                 if kind == DatabaseKind::Sqlite {
                     // WAL lets page requests read while a sign-in writes. NORMAL sync survives
                     // an application crash, which is the failure the app is tested against.
-                    connection
-                        .execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
-                        .await?;
+                    // journal_size_limit applies per connection, so every connection sets it.
+                    let pragmas = format!(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; \
+                         PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES};"
+                    );
+                    connection.execute(pragmas.as_str()).await?;
                 }
                 Ok(())
             })
@@ -88,6 +99,19 @@ pub async fn open(data_dir: &Path, database_url: Option<&str>) -> Result<Databas
         restrict_to_owner(data_dir)?;
     }
     Ok(Database { pool, kind })
+}
+
+/// Copies the SQLite WAL into the database file and truncates the WAL to 0 bytes
+/// (`PRAGMA wal_checkpoint(TRUNCATE)`). Does nothing on PostgreSQL. Returns `false` when an
+/// open read or write transaction kept the checkpoint from finishing, which leaves the WAL as
+/// it is until the next checkpoint.
+pub async fn checkpoint(pool: &AnyPool, kind: DatabaseKind) -> Result<bool, sqlx::Error> {
+    if kind != DatabaseKind::Sqlite {
+        return Ok(true);
+    }
+    // The row is (busy, frames in the WAL, frames checkpointed), and busy is 1 when it stopped early.
+    let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(pool).await?;
+    Ok(busy == 0)
 }
 
 /// Makes the SQLite file and its WAL companions readable by the owner only: they hold live
@@ -164,6 +188,54 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600, "{}", path.display());
         }
+    }
+
+    #[tokio::test]
+    async fn sqlite_connections_limit_wal_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = open(dir.path(), None).await.unwrap();
+
+        // Each connection of the pool sets the limit, so check as many as the pool holds.
+        let mut connections = Vec::new();
+        for _ in 0..MAX_CONNECTIONS {
+            let mut connection = database.pool.acquire().await.unwrap();
+            let (limit,): (i64,) = sqlx::query_as("PRAGMA journal_size_limit")
+                .fetch_one(&mut *connection)
+                .await
+                .unwrap();
+            assert_eq!(limit, WAL_SIZE_LIMIT_BYTES);
+            connections.push(connection);
+        }
+    }
+
+    #[tokio::test]
+    async fn checkpoint_truncates_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = open(dir.path(), None).await.unwrap();
+        let wal = dir.path().join(format!("{DATABASE_FILE}-wal"));
+        let padding = "x".repeat(4000);
+        for index in 0..2000 {
+            sqlx::query("INSERT INTO sessions (id, data, expires_at, user_id) VALUES ($1, $2, $3, $4)")
+                .bind(format!("session-{index}"))
+                .bind(padding.clone())
+                .bind(0_i64)
+                .bind("user")
+                .execute(&database.pool)
+                .await
+                .unwrap();
+        }
+        let before = std::fs::metadata(&wal).unwrap().len();
+        assert!(before > 1024 * 1024, "the writes left only {before} bytes in the WAL");
+
+        let finished = checkpoint(&database.pool, database.kind).await.unwrap();
+
+        assert!(finished, "the checkpoint stopped early");
+        assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
+        let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sessions")
+            .fetch_one(&database.pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, 2000);
     }
 
     #[tokio::test]

@@ -8,7 +8,8 @@
 //! NOTE: the visitor ID is an unsigned cookie, so a script that sends a new well-formed ID with
 //! every request gets a new bucket each time. Requests without a valid visitor cookie are
 //! keyed by the client's IP address instead, which stops the plain case of a script that keeps
-//! no cookies.
+//! no cookies. Sign-ins also have a limit per client IP address that ignores the cookie; the
+//! other limits have none, so rotating IDs still get around them.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -120,9 +121,18 @@ impl Limit {
     }
 }
 
-/// The four limits, each `None` when its per-minute option is 0.
+/// The configured limits, each `None` when its per-minute option is 0.
 pub struct RateLimits {
+    /// The limits per browser, by [`LimitedAction::index`].
     limits: [Option<Limit>; 4],
+    /// The sign-in limit per client IP address, which applies whatever the visitor cookie.
+    sign_in_per_address: Option<Limit>,
+}
+
+/// A request over a limit: how long to wait and the reason to send.
+struct Rejection {
+    wait: Duration,
+    reason: String,
 }
 
 impl RateLimits {
@@ -134,51 +144,81 @@ impl RateLimits {
                 Limit::new(settings.simulation_start_limit_per_minute, settings.simulation_start_limit_burst),
                 Limit::new(settings.attack_limit_per_minute, settings.attack_limit_burst),
             ],
+            sign_in_per_address: Limit::new(
+                settings.sign_in_limit_per_address_per_minute,
+                settings.sign_in_limit_per_address_burst,
+            ),
         }
     }
 
-    /// Counts one request of `action` for `key`. Returns how long to wait when it is over
-    /// the limit.
-    fn check(&self, action: LimitedAction, key: &RateKey) -> Result<(), Duration> {
-        let Some(limit) = &self.limits[action.index()] else {
-            return Ok(());
-        };
-        limit.limiter.check_key(key).map_err(|not_until| {
-            limit.rejected.fetch_add(1, Ordering::Relaxed);
-            not_until.wait_time_from(DefaultClock::default().now())
-        })
+    /// Counts one request of `action` for `key`, and a sign-in also for the client address
+    /// `peer`. Returns the wait and reason of the first limit that the request is over. A
+    /// request rejected by the per-browser limit is not counted against the address.
+    fn check(&self, action: LimitedAction, key: &RateKey, peer: Option<IpAddr>) -> Result<(), Rejection> {
+        if let Some(limit) = &self.limits[action.index()] {
+            let sender = match key {
+                RateKey::Visitor(_) => "this browser",
+                RateKey::Address(_) => "this address, which sent no visitor cookie,",
+            };
+            check_limit(limit, key).map_err(|wait| Rejection {
+                wait,
+                reason: format!(
+                    "{sender} sent more {} than the {}; try again in {} s",
+                    action.noun(),
+                    describe(limit),
+                    retry_after_secs(wait)
+                ),
+            })?;
+        }
+        let address_limit = self.sign_in_per_address.as_ref().filter(|_| action == LimitedAction::SignIn);
+        if let (Some(limit), Some(peer)) = (address_limit, peer) {
+            check_limit(limit, &RateKey::Address(peer)).map_err(|wait| Rejection {
+                wait,
+                reason: format!(
+                    "this address sent more sign-ins than the per-address {}, which counts sign-ins from every \
+                     browser at this address; try again in {} s",
+                    describe(limit),
+                    retry_after_secs(wait)
+                ),
+            })?;
+        }
+        Ok(())
     }
 
     /// Drops the limiter entries of keys that are back at a full burst, and logs the
     /// rejections since the last call.
     pub fn clean_up(&self) {
-        for action in LimitedAction::ALL {
-            let Some(limit) = &self.limits[action.index()] else {
-                continue;
-            };
+        let per_action = LimitedAction::ALL
+            .iter()
+            .filter_map(|action| Some((action.noun(), self.limits[action.index()].as_ref()?)));
+        let per_address = self.sign_in_per_address.as_ref().map(|limit| ("sign-ins per address", limit));
+        for (noun, limit) in per_action.chain(per_address) {
             limit.limiter.retain_recent();
             limit.limiter.shrink_to_fit();
             let rejected = limit.rejected.swap(0, Ordering::Relaxed);
             if rejected > 0 {
-                tracing::warn!(limit = action.noun(), rejected, "rate limit rejected requests in the last minute");
+                tracing::warn!(limit = noun, rejected, "rate limit rejected requests in the last minute");
             }
         }
     }
+}
 
-    fn reason(&self, action: LimitedAction, key: &RateKey, retry_after_secs: u64) -> String {
-        let (per_minute, burst) = self.limits[action.index()]
-            .as_ref()
-            .map_or((0, 0), |limit| (limit.per_minute, limit.burst));
-        let sender = match key {
-            RateKey::Visitor(_) => "this browser",
-            RateKey::Address(_) => "this address, which sent no visitor cookie,",
-        };
-        format!(
-            "{sender} sent more {} than the limit of {per_minute} a minute with bursts of {burst}; \
-             try again in {retry_after_secs} s",
-            action.noun()
-        )
-    }
+/// Counts one request for `key` against `limit`. Returns how long to wait when it is over.
+fn check_limit(limit: &Limit, key: &RateKey) -> Result<(), Duration> {
+    limit.limiter.check_key(key).map_err(|not_until| {
+        limit.rejected.fetch_add(1, Ordering::Relaxed);
+        not_until.wait_time_from(DefaultClock::default().now())
+    })
+}
+
+/// Returns `wait` in whole seconds, rounded up, as `Retry-After` takes them.
+fn retry_after_secs(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
+/// Returns "limit of N a minute with bursts of M" for the reason of a rejection.
+fn describe(limit: &Limit) -> String {
+    format!("limit of {} a minute with bursts of {}", limit.per_minute, limit.burst)
 }
 
 /// Middleware that applies the rate limits. A request with the right loopback secret passes
@@ -199,24 +239,25 @@ pub async fn limit_rate(
         return next.run(request).await;
     };
 
-    let key = rate_key(&request, &visitor);
-    let Err(wait) = state.rate_limits.check(action, &key) else {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
+    let key = rate_key(&request, &visitor, peer);
+    let Err(rejection) = state.rate_limits.check(action, &key, peer) else {
         return next.run(request).await;
     };
-    // Retry-After takes whole seconds, so the wait is rounded up.
-    let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let reason = state.rate_limits.reason(action, &key, retry_after_secs);
-    let error = AppError::client(StatusCode::TOO_MANY_REQUESTS, "rate_limited", reason);
+    let error = AppError::client(StatusCode::TOO_MANY_REQUESTS, "rate_limited", rejection.reason);
     let mut response = reject_and_log(&state.hub, &visitor, request.method().as_str(), request.uri().path(), error);
-    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    let retry_after = HeaderValue::from(retry_after_secs(rejection.wait));
+    response.headers_mut().insert(header::RETRY_AFTER, retry_after);
     response
 }
 
-fn rate_key(request: &Request, visitor: &VisitorId) -> RateKey {
+fn rate_key(request: &Request, visitor: &VisitorId, peer: Option<IpAddr>) -> RateKey {
     let issued = request.extensions().get::<IssuedVisitor>().is_some();
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>();
     match (issued, peer) {
-        (true, Some(ConnectInfo(peer))) => RateKey::Address(peer.ip()),
+        (true, Some(peer)) => RateKey::Address(peer),
         _ => RateKey::Visitor(visitor.clone()),
     }
 }

@@ -1,6 +1,7 @@
 //! Per-visitor counters and broadcast channels for live events.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -54,6 +55,9 @@ impl VisitorChannel {
 #[derive(Default)]
 struct HubState {
     visitors: HashMap<VisitorId, VisitorChannel>,
+    /// Open streams per client IP address, counting only streams requested without a visitor
+    /// cookie.
+    cookieless_streams: HashMap<IpAddr, usize>,
     server: Counters,
 }
 
@@ -62,6 +66,9 @@ struct HubState {
 pub enum StreamLimit {
     Server(usize),
     Visitor(usize),
+    /// The cap on streams opened without a visitor cookie from one client address. Each such
+    /// request is a new visitor, so the per-visitor cap alone would not hold it back.
+    CookielessAddress(usize),
 }
 
 /// Counters and live events of all visitors.
@@ -86,6 +93,8 @@ pub struct Subscription {
 pub struct StreamGuard {
     hub: Arc<LiveHub>,
     visitor: VisitorId,
+    /// The client address, when the stream was opened without a visitor cookie.
+    cookieless_address: Option<IpAddr>,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -94,6 +103,14 @@ impl Drop for StreamGuard {
         let mut state = self.hub.lock();
         if let Some(channel) = state.visitors.get_mut(&self.visitor) {
             channel.open_streams = channel.open_streams.saturating_sub(1);
+        }
+        if let Some(address) = self.cookieless_address {
+            if let Some(open) = state.cookieless_streams.get_mut(&address) {
+                *open = open.saturating_sub(1);
+                if *open == 0 {
+                    state.cookieless_streams.remove(&address);
+                }
+            }
         }
     }
 }
@@ -220,7 +237,13 @@ impl LiveHub {
     }
 
     /// Opens a stream for `visitor` within the server-wide and per-visitor limits.
-    pub fn subscribe(self: &Arc<Self>, visitor: &VisitorId) -> Result<Subscription, StreamLimit> {
+    /// `cookieless_address` is the client's address when the request had no visitor cookie;
+    /// such streams are also capped per address, at the per-visitor maximum.
+    pub fn subscribe(
+        self: &Arc<Self>,
+        visitor: &VisitorId,
+        cookieless_address: Option<IpAddr>,
+    ) -> Result<Subscription, StreamLimit> {
         let permit = Arc::clone(&self.stream_permits)
             .try_acquire_owned()
             .map_err(|_| StreamLimit::Server(self.max_streams))?;
@@ -228,6 +251,12 @@ impl LiveHub {
         let mut state = self.lock();
         if !state.visitors.contains_key(visitor) {
             evict_idle_visitors(&mut state);
+        }
+        if let Some(address) = cookieless_address {
+            let open = state.cookieless_streams.get(&address).copied().unwrap_or(0);
+            if open >= self.max_streams_per_visitor {
+                return Err(StreamLimit::CookielessAddress(self.max_streams_per_visitor));
+            }
         }
         let server = state.server;
         let channel = state.visitors.entry(visitor.clone()).or_insert_with(VisitorChannel::new);
@@ -241,6 +270,9 @@ impl LiveHub {
             .get_or_insert_with(|| broadcast::channel(EVENTS_PER_VISITOR).0)
             .subscribe();
         let initial = stats_of(channel, server);
+        if let Some(address) = cookieless_address {
+            *state.cookieless_streams.entry(address).or_insert(0) += 1;
+        }
         drop(state);
 
         Ok(Subscription {
@@ -250,6 +282,7 @@ impl LiveHub {
             guard: StreamGuard {
                 hub: Arc::clone(self),
                 visitor: visitor.clone(),
+                cookieless_address,
                 _permit: permit,
             },
         })
@@ -355,7 +388,7 @@ mod tests {
     async fn subscribers_receive_log_then_counters() {
         let hub = Arc::new(LiveHub::new(10, 2));
         let alice = VisitorId::generate();
-        let mut subscription = hub.subscribe(&alice).unwrap();
+        let mut subscription = hub.subscribe(&alice, None).unwrap();
         hub.record_page_request(&alice, Mode::Jwt, 0, line("served"));
 
         let LiveEvent::Log(first) = subscription.receiver.recv().await.unwrap() else {
@@ -373,14 +406,31 @@ mod tests {
         let hub = Arc::new(LiveHub::new(3, 2));
         let alice = VisitorId::generate();
         let bob = VisitorId::generate();
-        let _a1 = hub.subscribe(&alice).unwrap();
-        let a2 = hub.subscribe(&alice).unwrap();
-        assert_eq!(hub.subscribe(&alice).err(), Some(StreamLimit::Visitor(2)));
+        let _a1 = hub.subscribe(&alice, None).unwrap();
+        let a2 = hub.subscribe(&alice, None).unwrap();
+        assert_eq!(hub.subscribe(&alice, None).err(), Some(StreamLimit::Visitor(2)));
 
-        let _b1 = hub.subscribe(&bob).unwrap();
-        assert_eq!(hub.subscribe(&bob).err(), Some(StreamLimit::Server(3)));
+        let _b1 = hub.subscribe(&bob, None).unwrap();
+        assert_eq!(hub.subscribe(&bob, None).err(), Some(StreamLimit::Server(3)));
 
         drop(a2);
-        assert!(hub.subscribe(&alice).is_ok());
+        assert!(hub.subscribe(&alice, None).is_ok());
+    }
+
+    #[test]
+    fn cookieless_streams_are_capped_per_address() {
+        let hub = Arc::new(LiveHub::new(10, 2));
+        let address: IpAddr = [192, 0, 2, 1].into();
+        let other_address: IpAddr = [192, 0, 2, 2].into();
+        let first = hub.subscribe(&VisitorId::generate(), Some(address)).unwrap();
+        let _second = hub.subscribe(&VisitorId::generate(), Some(address)).unwrap();
+
+        let third = hub.subscribe(&VisitorId::generate(), Some(address));
+        assert_eq!(third.err(), Some(StreamLimit::CookielessAddress(2)));
+        assert!(hub.subscribe(&VisitorId::generate(), Some(other_address)).is_ok());
+        assert!(hub.subscribe(&VisitorId::generate(), None).is_ok());
+
+        drop(first);
+        assert!(hub.subscribe(&VisitorId::generate(), Some(address)).is_ok());
     }
 }

@@ -4,10 +4,11 @@ pub mod history;
 pub mod hub;
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Extension;
@@ -19,7 +20,7 @@ pub use hub::{LiveEvent, LiveHub, StreamLimit, Subscription};
 
 use crate::server::error::AppError;
 use crate::server::room::Room;
-use crate::server::visitor::VisitorId;
+use crate::server::visitor::{IssuedVisitor, VisitorId};
 
 /// How long a browser waits before reconnecting a dropped stream.
 const RECONNECT_AFTER: Duration = Duration::from_secs(2);
@@ -32,12 +33,22 @@ const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(15);
 /// number of skipped events when this client fell behind. A `simulation` event reports the
 /// progress of the visitor's traffic simulation, and a `room` event the workshop room's
 /// summary, first when the stream opens and then at most once a second while it changes.
+///
+/// A request without a visitor cookie is a new visitor each time, so the streams that such
+/// requests open are also capped per client address. A browser has its cookie from the page
+/// before it opens the stream, so only clients that keep no cookies meet that cap.
 pub async fn events(
     State(hub): State<Arc<LiveHub>>,
     State(room): State<Arc<Room>>,
     Extension(visitor): Extension<VisitorId>,
+    issued: Option<Extension<IssuedVisitor>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
-    let subscription = hub.subscribe(&visitor).map_err(|limit| match limit {
+    let cookieless_address = match (issued, peer) {
+        (Some(_), Some(Extension(ConnectInfo(peer)))) => Some(peer.ip()),
+        _ => None,
+    };
+    let subscription = hub.subscribe(&visitor, cookieless_address).map_err(|limit| match limit {
         StreamLimit::Server(max) => AppError::client(
             StatusCode::SERVICE_UNAVAILABLE,
             "too_many_streams",
@@ -47,6 +58,14 @@ pub async fn events(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_streams",
             format!("this browser already has {max} live streams open; close a tab and reload"),
+        ),
+        StreamLimit::CookielessAddress(max) => AppError::client(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_streams",
+            format!(
+                "this address already has {max} live streams open that were requested without a visitor \
+                 cookie; keep the sj_visitor cookie that the server sets, as a browser does, or close a stream"
+            ),
         ),
     })?;
     tracing::debug!(visitor = visitor.short(), "live stream opened");

@@ -10,7 +10,7 @@ use axum::{Extension, Json};
 use axum_extra::extract::CookieJar;
 use jsonwebtoken::Algorithm;
 
-use super::{need_public_key, ServiceReply, DB_QUERIES_HEADER, LOOPBACK_TIMEOUT, SERVICES};
+use super::{need_public_key, services_unavailable, ServiceReply, DB_QUERIES_HEADER, LOOPBACK_TIMEOUT, SERVICES};
 use crate::model::{ApiError, Mode, ServiceCall, ServicesResponse};
 use crate::server::activity::{micros_since, RequestOutcome};
 use crate::server::error::{ApiPath, AppError};
@@ -107,7 +107,7 @@ async fn call_service(service: &str, request: reqwest::RequestBuilder) -> Result
     let response = request
         .send()
         .await
-        .map_err(|error| AppError::Internal(format!("the request to the {service} service failed: {error}")))?;
+        .map_err(|error| services_unavailable(&format!("the {service} service"), &error))?;
     let status = response.status();
     let db_hits = response
         .headers()

@@ -232,11 +232,13 @@ impl ServiceState {
             AppError::Internal(format!("the {} service failed to fetch {url}: {error}", self.name))
         };
         let client = loopback::client(&self.loopback_secret, LOOPBACK_TIMEOUT)?;
-        let set: JwkSet = client
+        let response = client
             .get(&url)
             .send()
             .await
-            .and_then(reqwest::Response::error_for_status)
+            .map_err(|error| services_unavailable(&format!("the key set {JWKS_PATH}"), &error))?;
+        let set: JwkSet = response
+            .error_for_status()
             .map_err(fetch_failed)?
             .json()
             .await
@@ -249,6 +251,32 @@ impl ServiceState {
         tracing::info!(service = self.name, kid = verifier.kid().unwrap_or_default(), "service fetched the public key");
         Ok(verifier)
     }
+}
+
+/// Builds the 503 `services_unavailable` of a loopback request from the fan-out or a service
+/// to this server that failed without a response, and logs the error. `target` names what the
+/// request was for, such as "the profile service".
+///
+/// NOTE: the usual cause is the connection cap (`--max-connections`), which closes the loopback
+/// connection at once, but reqwest reports that like any other closed connection, so the
+/// reason names the cap as the likely cause rather than the certain one.
+pub(crate) fn services_unavailable(target: &str, error: &reqwest::Error) -> AppError {
+    tracing::warn!(%error, target, "a loopback request to this server failed");
+    let reason = if error.is_timeout() {
+        format!("the request to {target} over loopback timed out after {} s", LOOPBACK_TIMEOUT.as_secs())
+    } else if error.is_connect() {
+        format!("the request to {target} over loopback failed to connect")
+    } else {
+        format!(
+            "the server closed the loopback connection to {target} before a response, most likely because \
+             it is at its connection limit"
+        )
+    };
+    AppError::client(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "services_unavailable",
+        format!("{reason}; try again in a moment"),
+    )
 }
 
 /// Builds the 409 of a JWT service request when the server signs with HS256.
