@@ -44,6 +44,10 @@ process.env.SJ_PRESENTER_KEY = "playwright-presenter-key-0001";
 process.env.SJ_E2E_DATA_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), "session-journey-e2e-"));
 const dataDir = process.env.SJ_E2E_DATA_DIR;
 
+// Every browser of the suite signs in from 127.0.0.1, so the per-address sign-in limit, which
+// the Rust tests cover, is turned off to keep the suite's sign-ins from adding up against it.
+const NO_ADDRESS_SIGN_IN_LIMIT = "--sign-in-limit-per-address-per-minute 0";
+
 export default defineConfig({
   testDir: "./tests",
   fullyParallel: true,
@@ -80,7 +84,7 @@ export default defineConfig({
   ],
   webServer: [
     {
-      command: `"${serverBinary}" --addr 127.0.0.1:${port} --data-dir "${dataDir}"`,
+      command: `"${serverBinary}" --addr 127.0.0.1:${port} --data-dir "${dataDir}" ${NO_ADDRESS_SIGN_IN_LIMIT}`,
       // The server reads Leptos.toml and serves target/site relative to its working directory.
       cwd: repoRoot,
       url: `${baseURL}/healthz`,
@@ -90,7 +94,7 @@ export default defineConfig({
     },
     {
       command:
-        `"${serverBinary}" --addr 127.0.0.1:${shortTtlPort} --data-dir "${path.join(dataDir, "short-ttl")}"` +
+        `"${serverBinary}" --addr 127.0.0.1:${shortTtlPort} --data-dir "${path.join(dataDir, "short-ttl")}" ${NO_ADDRESS_SIGN_IN_LIMIT}` +
         ` --access-token-ttl-secs ${SHORT_JWT_TTL_SECS}`,
       cwd: repoRoot,
       url: `${process.env.SJ_SHORT_TTL_URL}/healthz`,
@@ -99,7 +103,7 @@ export default defineConfig({
       gracefulShutdown: { signal: "SIGTERM", timeout: 5_000 },
     },
     {
-      command: `"${serverBinary}" --addr 127.0.0.1:${eddsaPort} --data-dir "${path.join(dataDir, "eddsa")}" --jwt-algorithm eddsa`,
+      command: `"${serverBinary}" --addr 127.0.0.1:${eddsaPort} --data-dir "${path.join(dataDir, "eddsa")}" --jwt-algorithm eddsa ${NO_ADDRESS_SIGN_IN_LIMIT}`,
       cwd: repoRoot,
       url: `${process.env.SJ_EDDSA_URL}/healthz`,
       reuseExistingServer: false,
@@ -108,7 +112,7 @@ export default defineConfig({
     },
     {
       command:
-        `"${serverBinary}" --addr 127.0.0.1:${roomPort} --data-dir "${path.join(dataDir, "room")}"` +
+        `"${serverBinary}" --addr 127.0.0.1:${roomPort} --data-dir "${path.join(dataDir, "room")}" ${NO_ADDRESS_SIGN_IN_LIMIT}` +
         ` --presenter-key ${process.env.SJ_PRESENTER_KEY}`,
       cwd: repoRoot,
       url: `${process.env.SJ_ROOM_URL}/healthz`,

@@ -33,7 +33,7 @@ use crate::server::{db, limits, rate_limit};
 /// How long a graceful shutdown waits for open requests before it stops anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// How often expired sessions are deleted.
+/// How often expired sessions and denylist entries are deleted and the SQLite WAL truncated.
 const SESSION_CLEANUP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Why the server could not start.
@@ -159,7 +159,7 @@ pub async fn serve(
     }
     let hub = Arc::clone(&state.hub);
     let simulations = Arc::clone(&state.simulations);
-    let cleanup = tokio::spawn(delete_expired_sessions(state.session_store.clone()));
+    let cleanup = tokio::spawn(clean_up_database(state.session_store.clone()));
     let room_publisher = tokio::spawn(Arc::clone(&state.room).publish());
     let limiter_cleanup = tokio::spawn(clean_up_rate_limits(Arc::clone(&state.rate_limits)));
     let header_read_timeout = Duration::from_secs(state.settings.header_read_timeout_secs);
@@ -298,7 +298,9 @@ fn create_data_dir(path: &Path) -> Result<(), StartupError> {
     })
 }
 
-async fn delete_expired_sessions(store: SqlSessionStore) {
+/// Deletes expired sessions and denylist entries, and checkpoints the SQLite WAL so that its
+/// file shrinks back to the size limit, every [`SESSION_CLEANUP_EVERY`].
+async fn clean_up_database(store: SqlSessionStore) {
     let mut interval = tokio::time::interval(SESSION_CLEANUP_EVERY);
     loop {
         interval.tick().await;
@@ -311,6 +313,9 @@ async fn delete_expired_sessions(store: SqlSessionStore) {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "expired denylist entries deleted"),
             Err(error) => tracing::warn!(%error, "failed to delete expired denylist entries"),
+        }
+        if let Err(error) = db::checkpoint(store.pool(), store.kind()).await {
+            tracing::warn!(%error, "failed to checkpoint the SQLite WAL");
         }
     }
 }
