@@ -10,10 +10,7 @@ for (const colorScheme of ["light", "dark"] as const) {
     await page.emulateMedia({ colorScheme });
     const dashboard = new Dashboard(page);
     await dashboard.open();
-    await dashboard.signIn();
-    await dashboard.requestPage();
-    await dashboard.selectMode("jwt");
-    await dashboard.requestPage();
+    await dashboard.signInAndRequestBothModes();
     await dashboard.expectCounters({ dbHits: 1, stateful: 1, jwt: 1 });
 
     const results = await new AxeBuilder({ page })

@@ -51,10 +51,7 @@ test("phone layout never scrolls sideways", async ({ page }) => {
 test("comparison table keeps the JWT column on screen", async ({ page }) => {
   const dashboard = new Dashboard(page);
   await dashboard.open();
-  await dashboard.signIn();
-  await dashboard.requestPage();
-  await dashboard.selectMode("jwt");
-  await dashboard.requestPage();
+  await dashboard.signInAndRequestBothModes();
   await dashboard.openPanel("comparison");
 
   const table = dashboard.byTestId("comparison");

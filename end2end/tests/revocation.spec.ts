@@ -10,7 +10,7 @@ test("stateful request fails after revoke-all", async ({ page }) => {
   await expect(before).toHaveAttribute("data-status", "200");
 
   const revokeLine = await dashboard.expectNewLogLine(() => dashboard.byTestId("revoke-all").click());
-  await expect(revokeLine).toContainText("revoked everything for Ada: 1 session(s)");
+  await expect(revokeLine).toContainText("revoked everything for Ada: 1 session and ");
   await expect(dashboard.byTestId("notice")).toContainText("Revoked everything");
 
   const after = await dashboard.requestPage();

@@ -54,8 +54,10 @@ pub fn LineChart(
                 {move || {
                     let (max_x, max_y) = bounds();
                     series.get().into_iter().map(|line| {
-                        // A dot per point, so that a series with a single point still shows.
-                        let dots = line.points.iter().map(|&(x, y)| {
+                        // A dot per point, so that a series with a single point still shows. Zeros
+                        // of a longer series get none, so a quiet minute is a plain line.
+                        let single = line.points.len() == 1;
+                        let dots = line.points.iter().filter(|&&(_, y)| single || y != 0.0).map(|&(x, y)| {
                             let (cx, cy) = to_plot(x, y, max_x, max_y);
                             view! { <circle class=format!("dot {}", line.class) cx=fixed(cx, 1) cy=fixed(cy, 1) r="3"/> }
                         }).collect_view();

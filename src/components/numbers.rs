@@ -1,4 +1,4 @@
-//! Number formatting for the dashboard.
+//! Number formatting for the dashboard and the server's log lines.
 //!
 //! These helpers round to an integer and print that, instead of using `{:.2}` on an `f64`:
 //! the standard float formatter and parser add about 20 KB to the browser bundle, and the
@@ -21,6 +21,15 @@ pub fn fixed(value: f64, decimals: u32) -> String {
     let fraction = scaled % scale;
     let width = decimals.min(6) as usize;
     format!("{sign}{whole}.{fraction:0width$}")
+}
+
+/// Writes `count` with `noun`, adding an "s" for any count but one, as in "2 sessions".
+pub fn count_of(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }
 
 /// Formats microseconds as "850 µs" below a millisecond and as "1.25 ms" above.
@@ -51,6 +60,13 @@ pub fn countdown(seconds: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn count_of_adds_plural_s() {
+        assert_eq!(count_of(0, "session"), "0 sessions");
+        assert_eq!(count_of(1, "refresh token"), "1 refresh token");
+        assert_eq!(count_of(2, "session"), "2 sessions");
+    }
 
     #[test]
     fn fixed_rounds_to_the_given_decimals() {

@@ -23,7 +23,7 @@ pub fn Presenter() -> impl IntoView {
     let connected = RwSignal::new(false);
     let join_info = RwSignal::new(None::<JoinInfo>);
     let presenter = RwSignal::new(false);
-    let notice = RwSignal::new(None::<String>);
+    let notice = RwSignal::new(None::<Result<String, String>>);
 
     // Effects run only in the browser, after hydration.
     Effect::new(move |_| {
@@ -191,7 +191,8 @@ fn RoundLine(snapshot: RwSignal<Option<RoomSnapshot>>) -> impl IntoView {
 
 /// Shows the presenter's controls, or the key form for a browser without the key.
 #[component]
-fn Controls(presenter: RwSignal<bool>, notice: RwSignal<Option<String>>) -> impl IntoView {
+/// `notice` holds the outcome of the last action: what it did, or why it failed.
+fn Controls(presenter: RwSignal<bool>, notice: RwSignal<Option<Result<String, String>>>) -> impl IntoView {
     let key = RwSignal::new(String::new());
     let requests = RwSignal::new(String::from("20"));
     let seconds = RwSignal::new(String::from("60"));
@@ -205,13 +206,12 @@ fn Controls(presenter: RwSignal<bool>, notice: RwSignal<Option<String>>) -> impl
                     presenter.set(status.presenter);
                     notice.set(None);
                 }
-                Err(error) => notice.set(Some(error.reason)),
+                Err(error) => notice.set(Some(Err(error.reason))),
             }
         });
     };
-    let report = move |result: Result<String, client::api::CallError>| match result {
-        Ok(done) => notice.set(Some(done)),
-        Err(error) => notice.set(Some(error.reason)),
+    let report = move |result: Result<String, client::api::CallError>| {
+        notice.set(Some(result.map_err(|error| error.reason)));
     };
     let switch = move |mode: Mode| {
         leptos::task::spawn_local(async move {
@@ -224,7 +224,7 @@ fn Controls(presenter: RwSignal<bool>, notice: RwSignal<Option<String>>) -> impl
         let (Ok(requests_each), Ok(seconds)) =
             (requests.get_untracked().trim().parse::<u32>(), seconds.get_untracked().trim().parse::<u32>())
         else {
-            notice.set(Some("Enter whole numbers for the requests and the seconds.".into()));
+            notice.set(Some(Err("Enter whole numbers for the requests and the seconds.".into())));
             return;
         };
         leptos::task::spawn_local(async move {
@@ -276,7 +276,10 @@ fn Controls(presenter: RwSignal<bool>, notice: RwSignal<Option<String>>) -> impl
                 </form>
             </Show>
             <Show when=move || notice.with(Option::is_some)>
-                <p class="notice" role="status" data-testid="presenter-notice">{move || notice.get()}</p>
+                <p class=move || if notice.with(|notice| matches!(notice, Some(Err(_)))) { "notice" } else { "done" }
+                    role="status" data-testid="presenter-notice">
+                    {move || notice.get().map(|outcome| outcome.unwrap_or_else(|reason| reason))}
+                </p>
             </Show>
         </section>
     }

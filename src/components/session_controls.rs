@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use crate::client;
 use crate::components::dashboard_state::DashboardState;
+use crate::components::numbers::count_of;
 use crate::model::{Mode, RevokeAllResponse};
 
 /// How long before the JWT expires the page refreshes it, in milliseconds.
@@ -32,8 +33,9 @@ fn revoke_notice(revoked: &RevokeAllResponse) -> String {
         (false, None) => "No JWT was sent.".to_owned(),
     };
     format!(
-        "Revoked everything: {} session(s) and {} refresh token(s) deleted. {jwt}",
-        revoked.sessions_deleted, revoked.refresh_tokens_deleted
+        "Revoked everything: {} and {} deleted. {jwt}",
+        count_of(revoked.sessions_deleted, "session"),
+        count_of(revoked.refresh_tokens_deleted, "refresh token")
     )
 }
 

@@ -10,6 +10,7 @@ use axum_extra::extract::cookie::Cookie;
 use axum_extra::extract::CookieJar;
 use tower_sessions::Session;
 
+use crate::components::numbers::count_of;
 use crate::model::{LoginRequest, LoginResponse, LogoutResponse, ServerInfo, Stats, User, WhoAmI, MAX_NAME_CHARS};
 use crate::server::activity::{with_log_message, RequestOutcome};
 use crate::server::error::{ApiJson, AppError};
@@ -130,7 +131,8 @@ pub async fn logout(
         None => "a copied JWT still works until it expires".to_owned(),
     };
     let message = format!(
-        "logged out: {session_part}; {refresh_tokens_deleted} refresh token(s) deleted; {jwt_part}"
+        "logged out: {session_part}; {} deleted; {jwt_part}",
+        count_of(refresh_tokens_deleted, "refresh token")
     );
     Ok(with_log_message((cookies, Json(LogoutResponse { signed_out: true })).into_response(), message))
 }

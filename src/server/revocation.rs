@@ -9,6 +9,7 @@ use axum_extra::extract::CookieJar;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
+use crate::components::numbers::count_of;
 use crate::model::RevokeAllResponse;
 use crate::server::activity::with_log_message;
 use crate::server::error::AppError;
@@ -171,9 +172,10 @@ pub async fn revoke_all(
         ),
     };
     let message = format!(
-        "revoked everything for {}: {sessions_deleted} session(s) and {refresh_tokens_deleted} refresh \
-         token(s) deleted; {jwt_part}",
-        user.name
+        "revoked everything for {}: {} and {} deleted; {jwt_part}",
+        user.name,
+        count_of(sessions_deleted, "session"),
+        count_of(refresh_tokens_deleted, "refresh token")
     );
     let body = RevokeAllResponse {
         sessions_deleted,

@@ -118,6 +118,14 @@ export class Dashboard {
     return line;
   }
 
+  /** Signs in, then requests one page in stateful mode and one in JWT mode. */
+  async signInAndRequestBothModes(): Promise<void> {
+    await this.signIn();
+    await this.requestPage();
+    await this.selectMode("jwt");
+    await this.requestPage();
+  }
+
   async signOut(): Promise<Locator> {
     const line = await this.expectNewLogLine(() => this.byTestId("sign-out").click());
     await expect(this.byTestId("name-input")).toBeVisible();
