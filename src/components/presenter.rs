@@ -191,7 +191,7 @@ fn RoundLine(snapshot: RwSignal<Option<RoomSnapshot>>) -> impl IntoView {
 
 /// Shows the presenter's controls, or the key form for a browser without the key.
 #[component]
-/// `notice` holds the outcome of the last action: what it did, or why it failed.
+/// `notice` is the outcome of the last action: what it did, or why it failed.
 fn Controls(presenter: RwSignal<bool>, notice: RwSignal<Option<Result<String, String>>>) -> impl IntoView {
     let key = RwSignal::new(String::new());
     let requests = RwSignal::new(String::from("20"));

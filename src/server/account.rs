@@ -139,7 +139,7 @@ pub async fn logout(
 
 /// `GET /api/whoami`: the user named by a valid JWT cookie and the token's expiry, verified
 /// in memory so that the page can show who is signed in without a DB hit. With
-/// `--jwt-denylist` on, a revoked token names nobody, which costs one denylist lookup.
+/// `--jwt-denylist` on, a revoked token names no user, which costs one denylist lookup.
 pub async fn whoami(State(state): State<AppState>, cookies: CookieJar) -> Json<WhoAmI> {
     // An empty header map, so that only the cookie counts, as documented.
     let claims = revocation::authenticate_jwt(&state, &HeaderMap::new(), &cookies).await.ok();

@@ -288,7 +288,7 @@ impl LiveHub {
         })
     }
 
-    /// A receiver that turns true when the server shuts down, for streams outside the hub.
+    /// Returns a receiver that turns true when the server shuts down, for streams outside the hub.
     pub fn closing(&self) -> watch::Receiver<bool> {
         self.shutdown.subscribe()
     }
