@@ -59,7 +59,7 @@ pub fn SimulateTraffic() -> impl IntoView {
                 <NumberField id="sim-users" label="Virtual users" value=virtual_users/>
                 <NumberField id="sim-pages" label="Pages per user" value=pages_per_user/>
                 <NumberField id="sim-think" label="Think time (ms)" value=think_time_ms/>
-                <label class="field" for="sim-modes">
+                <label class="field wide" for="sim-modes">
                     <span>"Mode"</span>
                     <select id="sim-modes" data-testid="sim-modes"
                         on:change=move |event| modes.set(match event_target_value(&event).as_str() {
