@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use crate::client;
+use crate::components::clock::browser_now_ms;
 use crate::components::dashboard_state::DashboardState;
 use crate::components::numbers::count_of;
 use crate::model::{Mode, RevokeAllResponse};
@@ -16,14 +17,6 @@ const REFRESH_MARGIN_MS: u64 = 5_000;
 /// How often the countdown updates and the refresh deadline is checked, in milliseconds.
 const TICK_MS: u64 = 1_000;
 
-/// Milliseconds since the Unix epoch by the browser's clock; 0 on the server, where this
-/// card's effects never run.
-fn now_ms() -> u64 {
-    #[cfg(feature = "hydrate")]
-    return js_sys::Date::now() as u64;
-    #[cfg(not(feature = "hydrate"))]
-    0
-}
 
 /// Describes what "revoke everything" did, for the status line.
 fn revoke_notice(revoked: &RevokeAllResponse) -> String {
@@ -43,7 +36,7 @@ fn revoke_notice(revoked: &RevokeAllResponse) -> String {
 pub fn SessionControls() -> impl IntoView {
     let state = DashboardState::expect();
     let expires_at_ms = RwSignal::new(None::<u64>);
-    let now = RwSignal::new(now_ms());
+    let now = RwSignal::new(browser_now_ms());
     let refreshing = RwSignal::new(false);
     let refreshes = RwSignal::new(0_u32);
     // False after "revoke everything", when no refresh token is left to use.
@@ -84,7 +77,7 @@ pub fn SessionControls() -> impl IntoView {
     // about to expire.
     Effect::new(move |_| {
         let tick = move || {
-            let current = now_ms();
+            let current = browser_now_ms();
             now.set(current);
             let Some(expiry) = expires_at_ms.get_untracked() else {
                 return;

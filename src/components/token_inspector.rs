@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::client;
+use crate::components::clock::{browser_now_ms, ticking_clock};
 use crate::components::dashboard_state::DashboardState;
 use crate::components::numbers::{countdown, fixed, utc_time_of_day};
 use crate::model::{TokenInspection, MAX_PERMISSION_CLAIMS};
@@ -13,15 +14,16 @@ pub fn TokenInspector() -> impl IntoView {
     let state = DashboardState::expect();
     let inspection = RwSignal::new(None::<TokenInspection>);
     let error = RwSignal::new(None::<String>);
-    // Seconds since the Unix epoch by the browser's clock, and how far the server's is ahead.
-    let now = RwSignal::new(0_u64);
+    // Milliseconds since the Unix epoch by the browser's clock, and how many seconds the
+    // server's clock is ahead.
+    let now = ticking_clock();
     let clock_offset = RwSignal::new(0_i64);
 
     let load = move || {
         leptos::task::spawn_local(async move {
             match client::api::inspect_token().await {
                 Ok(found) => {
-                    clock_offset.set(found.server_now as i64 - browser_now() as i64);
+                    clock_offset.set(found.server_now as i64 - browser_now_secs() as i64);
                     inspection.set(Some(found));
                     error.set(None);
                 }
@@ -38,18 +40,9 @@ pub fn TokenInspector() -> impl IntoView {
         state.user.track();
         load();
     });
-    Effect::new(move |_| {
-        now.set(browser_now());
-        let ticker = set_interval_with_handle(move || now.set(browser_now()), std::time::Duration::from_secs(1));
-        on_cleanup(move || {
-            if let Ok(ticker) = ticker {
-                ticker.clear();
-            }
-        });
-    });
     let remaining = move || {
         let expires_at = inspection.with(|found| found.as_ref().and_then(|found| found.expires_at))?;
-        let server_now = now.get() as i64 + clock_offset.get();
+        let server_now = (now.get() / 1000) as i64 + clock_offset.get();
         Some((expires_at as i64 - server_now).max(0) as u64)
     };
 
@@ -177,10 +170,7 @@ fn size_comparison(found: &TokenInspection) -> String {
     }
 }
 
-/// Seconds since the Unix epoch by the browser's clock; 0 on the server, which never ticks.
-fn browser_now() -> u64 {
-    #[cfg(feature = "hydrate")]
-    return (js_sys::Date::now() / 1000.0) as u64;
-    #[cfg(not(feature = "hydrate"))]
-    0
+/// Returns the seconds since the Unix epoch by the browser's clock; 0 on the server.
+fn browser_now_secs() -> u64 {
+    browser_now_ms() / 1000
 }
