@@ -362,3 +362,16 @@ async fn logout_leaves_room() {
 
     assert_eq!(snapshot(&app).await.summary.participants, 0);
 }
+
+#[tokio::test]
+async fn revoked_token_cannot_join() {
+    let app = TestApp::spawn_with(&["--presenter-key", PRESENTER_KEY, "--jwt-denylist"]).await;
+    app.sign_in("Ada").await;
+    assert_eq!(app.revoke_all().await.status, StatusCode::OK);
+
+    let reply = post(&app, "/api/room/participants", json!({ "name": "Ada" })).await;
+
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.error_code(), "not_signed_in");
+    assert_eq!(snapshot(&app).await.summary.participants, 0);
+}

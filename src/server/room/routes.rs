@@ -23,6 +23,7 @@ use crate::model::room::{
 use crate::server::account::validate_name;
 use crate::server::activity::with_log_message;
 use crate::server::error::{ApiJson, AppError};
+use crate::server::revocation;
 use crate::server::room::presenter::invalid_key;
 use crate::server::state::AppState;
 use crate::server::visitor::VisitorId;
@@ -48,11 +49,11 @@ pub async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
     let presenter = state.presenter_key.is_presenter(&cookies);
     let permit = state.room.open_stream(presenter).map_err(|max| {
-        let whose = if presenter { "with the presenter key" } else { "without the presenter key" };
+        let key_state = if presenter { "with the presenter key" } else { "without the presenter key" };
         AppError::client(
             StatusCode::SERVICE_UNAVAILABLE,
             "too_many_streams",
-            format!("{max} room views {whose} are already open; close one and reload"),
+            format!("{max} room views {key_state} are already open; close one and reload"),
         )
     })?;
     let first = room_event(&state.room.snapshot());
@@ -132,7 +133,8 @@ pub async fn join(
     cookies: CookieJar,
     ApiJson(request): ApiJson<JoinRequest>,
 ) -> Result<Response, AppError> {
-    if state.jwt.authenticate(&headers, &cookies).is_err() {
+    // The same check as every JWT route, so a revoked token cannot join with the denylist on.
+    if revocation::authenticate_jwt(&state, &headers, &cookies).await.is_err() {
         return Err(AppError::Unauthorized {
             code: "not_signed_in",
             reason: "sign in with a display name first; signing in joins the room".into(),
