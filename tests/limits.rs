@@ -570,7 +570,7 @@ async fn too_many_headers_get_json_431() {
 async fn headers_past_hyper_limit_get_bare_431() {
     let app = TestApp::spawn().await;
 
-    // Past the 512 headers that hyper parses, hyper answers before any middleware runs.
+    // Past the 512 headers that hyper parses, hyper responds before any middleware runs.
     let reply = raw_exchange(&app, &request_with_headers(513)).await;
 
     assert_eq!(reply.status, 431);

@@ -336,20 +336,20 @@ async fn long_host_falls_back_to_server_address() {
 async fn presenter_keeps_stream_slots_when_viewers_fill_theirs() {
     let app = spawn_room().await;
     let viewer = app.new_visitor();
-    let mut held = Vec::new();
+    let mut open_streams = Vec::new();
     for _ in 0..16 {
         let response = viewer.request(Method::GET, "/api/room/events").send().await.expect("the stream did not open");
         assert_eq!(response.status(), StatusCode::OK);
-        held.push(response);
+        open_streams.push(response);
     }
 
-    let refused = send(viewer.request(Method::GET, "/api/room/events")).await;
+    let rejected = send(viewer.request(Method::GET, "/api/room/events")).await;
     become_presenter(&app).await;
     let presenter = app.request(Method::GET, "/api/room/events").send().await.expect("the stream did not open");
 
-    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(refused.error_code(), "too_many_streams");
-    assert_eq!(refused.body["reason"], "16 room views without the presenter key are already open; close one and reload");
+    assert_eq!(rejected.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(rejected.error_code(), "too_many_streams");
+    assert_eq!(rejected.body["reason"], "16 room views without the presenter key are already open; close one and reload");
     assert_eq!(presenter.status(), StatusCode::OK);
 }
 

@@ -127,7 +127,7 @@ pub async fn record_activity(
 }
 
 /// Returns `error` as a response and records it as a line in the visitor's live log, for
-/// middleware that rejects a request before the activity layer sees it.
+/// middleware that rejects a request before the activity layer runs.
 pub fn reject_and_log(hub: &LiveHub, visitor: &VisitorId, method: &str, path: &str, error: AppError) -> Response {
     let status = error.status().as_u16();
     let response = error.into_response();

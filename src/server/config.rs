@@ -197,7 +197,7 @@ pub struct Settings {
     /// Maximum number of open connections. Connections past it are closed as soon as they
     /// are accepted. The loopback connections of the simulator's virtual users count too.
     ///
-    /// NOTE: each connection is a file descriptor, and a virtual user's client holds a second
+    /// NOTE: each connection is a file descriptor, and a virtual user's client keeps a second
     /// one, so the process's open-file limit (`ulimit -n`) must be well above this cap.
     #[arg(long, env = "SESSION_JOURNEY_MAX_CONNECTIONS", default_value_t = 2_048,
           value_parser = clap::value_parser!(u32).range(1..))]

@@ -30,7 +30,7 @@ pub const MAX_HEADER_COUNT: usize = 100;
 /// The number of headers hyper parses before it rejects a request itself, set in
 /// `startup::serve`.
 ///
-/// NOTE: past this count hyper answers a bare 431 with no body, before any middleware runs.
+/// NOTE: past this count hyper returns a bare 431 with no body, before any middleware runs.
 pub const HYPER_MAX_HEADERS: usize = 512;
 
 /// Middleware that rejects requests with more than [`MAX_HEADER_COUNT`] headers or whose

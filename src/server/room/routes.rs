@@ -64,7 +64,7 @@ pub async fn events(
         .take_until(closing.into_future())
         .map(move |event| {
             // The permit travels with the stream, so the slot frees when the stream ends.
-            let _held = &permit;
+            let _stream_permit = &permit;
             Ok(event)
         });
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE_EVERY)))
